@@ -1,0 +1,1 @@
+"""Conformance suite for the llm_datadist CacheManager API (placeholder)."""

@@ -1,0 +1,1 @@
+"""Reference implementation of the llm_datadist CacheManager API (placeholder)."""
