@@ -1,0 +1,67 @@
+"""`datadist-conformance spec validate|dump`: check the spec and print it as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..speclib import SpecError, load_spec, spec_root
+from ..speclib.dump import dump
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    spec = commands.add_parser("spec", help="validate, print or trace the spec")
+    actions = spec.add_subparsers(dest="spec_command", required=True, metavar="ACTION")
+
+    validate = actions.add_parser(
+        "validate", help="validate every spec file; exit 1 on the first bad one"
+    )
+    _add_spec_dir(validate)
+    validate.set_defaults(handler=_validate)
+
+    dump_parser = actions.add_parser("dump", help="print the normalized spec as JSON on stdout")
+    _add_spec_dir(dump_parser)
+    dump_parser.set_defaults(handler=_dump)
+
+
+def _add_spec_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--spec-dir",
+        type=Path,
+        default=None,
+        help="spec directory (default: $DATADIST_CONFORMANCE_SPEC_DIR, else the installed spec)",
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    root = args.spec_dir or spec_root()
+    try:
+        spec = load_spec(root)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"spec INVALID: {len(exc.problems)} problem(s) in {root}", file=sys.stderr)
+        return 1
+    print(
+        f"spec OK: {len(spec.apis)} APIs, {len(spec.clauses())} clauses, "
+        f"{len(spec.clause_kinds)} clause kinds, {len(spec.errata)} errata, "
+        f"{len(spec.products)} product lines ({root})"
+    )
+    return 0
+
+
+def _dump(args: argparse.Namespace) -> int:
+    try:
+        spec = load_spec(args.spec_dir)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    json.dump(dump(spec), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
