@@ -1,0 +1,122 @@
+"""Type stub of the C++ core (native/). Every method re-validates its arguments."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+STATUS_CODES: dict[str, int]
+
+class CoreError(RuntimeError): ...
+
+def set_error_factory(factory: Callable[[int, str, bool], BaseException] | None) -> None: ...
+def set_operation_delay(operation: str, ms: int) -> None: ...
+def operation_delay(operation: str) -> int: ...
+def operation_names() -> list[str]: ...
+
+class Engine:
+    def __init__(
+        self,
+        timeout_ms: int,
+        device_pool: tuple[int, ...] | None = None,
+        host_pool: tuple[int, ...] | None = None,
+    ) -> None: ...
+    @property
+    def timeout_ms(self) -> int: ...
+    @property
+    def finalized(self) -> bool: ...
+    def has_pool(self, placement: int) -> bool: ...
+    def usage(self, placement: int) -> dict[str, int] | None: ...
+    def finalize(self) -> None: ...
+    def allocate(
+        self,
+        placement: int,
+        num_tensors: int,
+        tensor_bytes: int,
+        batch_size: int,
+        is_blocks: bool,
+        keys: Sequence[tuple[int, int, int]],
+        blocks_key_model: int | None,
+    ) -> tuple[int, list[int]]: ...
+    def deallocate(self, cache_id: int, blocks: bool) -> None: ...
+    def remove_cache_key(self, req_id: int, prefix_id: int, model_id: int) -> None: ...
+    def cache_ids(self) -> list[int]: ...
+    def cache_count(self) -> int: ...
+    def key_count(self) -> int: ...
+    def copy_cache(
+        self,
+        dst_id: int,
+        src_id: int,
+        dst_batch_index: int,
+        src_batch_index: int,
+        offset: int,
+        size: int,
+    ) -> None: ...
+    def copy_blocks(self, cache_id: int, copy_block_info: dict[Any, Any]) -> None: ...
+    def swap_blocks(
+        self,
+        src_id: int,
+        src_addresses: Sequence[int] | None,
+        src_tensor_bytes: int,
+        src_num_blocks: int,
+        dst_id: int,
+        dst_addresses: Sequence[int] | None,
+        dst_tensor_bytes: int,
+        dst_num_blocks: int,
+        src_to_dst: dict[Any, Any],
+    ) -> None: ...
+    def pull_cache(
+        self,
+        remote: Engine,
+        key_kind: int,
+        a: int,
+        b: int,
+        c: int,
+        dst_id: int,
+        batch_index: int,
+        size: int,
+        src_tensor_indices: Sequence[int],
+        dst_tensor_indices: Sequence[int],
+    ) -> None: ...
+    def pull_blocks(
+        self,
+        remote: Engine,
+        key_kind: int,
+        a: int,
+        b: int,
+        c: int,
+        dst_id: int,
+        src_blocks: Sequence[int],
+        dst_blocks: Sequence[int],
+        src_tensor_indices: Sequence[int],
+        dst_tensor_indices: Sequence[int],
+    ) -> None: ...
+    def push_cache(
+        self,
+        remote: Engine,
+        remote_cache_id: int,
+        remote_batch_index: int,
+        src_id: int,
+        src_batch_index: int,
+        src_tensor_indices: Sequence[int],
+        dst_tensor_indices: Sequence[int],
+    ) -> None: ...
+
+class bench:  # submodule
+    @staticmethod
+    def noop() -> None: ...
+    @staticmethod
+    def noop_like_allocate(
+        a: int, b: int, c: int, d: int, e: bool, f: object, g: object
+    ) -> tuple[int, list[int]]: ...
+    class MemcpyBench:
+        def __init__(self, src_bytes: int, dst_bytes: int) -> None: ...
+        def copy_blocks(
+            self,
+            block_bytes: int,
+            src_blocks: Sequence[int],
+            dst_blocks: Sequence[int],
+            threads: int = 1,
+        ) -> float: ...
+        @property
+        def src_bytes(self) -> int: ...
+        @property
+        def dst_bytes(self) -> int: ...

@@ -1,0 +1,196 @@
+"""LLMDataDist: engine lifecycle, and links between the instances of this process."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from . import _core
+from ._cache_manager import CacheManager
+from ._cluster import LLMClusterInfo
+from ._options import EngineSettings, read_engine_options
+from ._status import LLMStatusCode, error_from_core, raise_if_false, raise_status
+from ._types import LLMRole
+from ._validate import check_int32, check_isinstance, check_uint64, type_name
+
+if TYPE_CHECKING:
+    from ._products import ProductLine
+
+__all__ = ["LLMDataDist"]
+
+_core.set_error_factory(error_from_core)
+
+# Live (initialized) instances of this process, for link_clusters to find its peers in.
+_directory: weakref.WeakSet[LLMDataDist] = weakref.WeakSet()
+_directory_lock = threading.Lock()
+
+
+class LLMDataDist:
+    """One PROMPT or DECODER cluster. Unlike the vendor's, several may live in one process: a
+    DECODER links to a PROMPT of this process with link_clusters and pulls from it.
+    """
+
+    def __init__(self, role: LLMRole, cluster_id: int) -> None:
+        check_isinstance("role", role, LLMRole)
+        self._role = role
+        self._cluster_id = check_uint64("cluster_id", cluster_id)
+        self._initialized = False
+        self._engine: _core.Engine | None = None
+        self._settings: EngineSettings | None = None
+        self._cache_manager: CacheManager | None = None
+        self._links: dict[int, weakref.ref[LLMDataDist]] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def cluster_id(self) -> int:
+        return self._cluster_id
+
+    @property
+    def role(self) -> LLMRole:
+        return self._role
+
+    def init(self, options: dict[str, str]) -> None:
+        """Creates the engine: pools from llm.MemPoolConfig / llm.HostMemPoolConfig, timeout from
+        llm.SyncKvCacheWaitTime (default 1000 ms), product line from "llm_datadist_ref.product" or
+        $LLM_DATADIST_REF_PRODUCT (default atlas-a3). A second call does nothing.
+        """
+        with self._lock:
+            if self._initialized:
+                return
+            check_isinstance("options", options, dict)
+            for key, value in options.items():
+                if not isinstance(key, str) or not isinstance(value, str):
+                    raise TypeError(
+                        f"options only support str keys and values, got {type_name(key)}: {type_name(value)}"
+                    )
+            settings = read_engine_options(options)
+            self._engine = _core.Engine(
+                settings.sync_kv_timeout_ms,
+                tuple(settings.device_pool) if settings.device_pool else None,
+                tuple(settings.host_pool) if settings.host_pool else None,
+            )
+            self._settings = settings
+            if settings.cache_manager_mode:
+                self._cache_manager = CacheManager(self, self._engine, settings)
+            self._initialized = True
+        with _directory_lock:
+            _directory.add(self)
+
+    def finalize(self) -> None:
+        """Releases every cache and both pools. Idempotent."""
+        with _directory_lock:
+            _directory.discard(self)
+        with self._lock:
+            if not self._initialized:
+                return
+            self._initialized = False
+            if self._cache_manager is not None:
+                self._cache_manager._on_finalize()
+            if self._engine is not None:
+                self._engine.finalize()
+            self._links.clear()
+
+    @property
+    def cache_manager(self) -> CacheManager:
+        self._check_is_inited()
+        if self._cache_manager is None:
+            raise_status(
+                LLMStatusCode.LLM_PARAM_INVALID,
+                "cache_manager is not supported when llm.EnableCacheManager is not configured.",
+            )
+        return self._cache_manager
+
+    def link_clusters(
+        self, clusters: list[LLMClusterInfo] | tuple[LLMClusterInfo, ...], timeout: int = 3000
+    ) -> tuple[LLMStatusCode, list[LLMStatusCode]]:
+        """Links to each cluster: an initialized LLMDataDist of this process whose cluster_id is the
+        cluster's remote_cluster_id and, when the cluster lists remote IPs, whose listen_ip_info is
+        one of them. Returns (overall status, per-cluster status) without raising on a failed link.
+        """
+        self._check_is_inited()
+        check_int32("timeout", timeout)
+        raise_if_false(timeout > 0, "Param timeout should be greater than 0.")
+        check_isinstance("clusters", clusters, (list, tuple), LLMClusterInfo)
+        results: list[LLMStatusCode] = []
+        for cluster in clusters:
+            remote_id = check_uint64("remote_cluster_id", cluster.remote_cluster_id)
+            peer = _find_peer(self, remote_id, cluster.remote_ip_info_list)
+            if peer is None:
+                results.append(LLMStatusCode.LLM_LINK_FAILED)
+                continue
+            with self._lock:
+                self._links[remote_id] = weakref.ref(peer)
+            with peer._lock:
+                peer._links[self._cluster_id] = weakref.ref(self)
+            results.append(LLMStatusCode.LLM_SUCCESS)
+        failed = any(status != LLMStatusCode.LLM_SUCCESS for status in results)
+        return (LLMStatusCode.LLM_LINK_FAILED if failed else LLMStatusCode.LLM_SUCCESS), results
+
+    def unlink_clusters(
+        self,
+        clusters: list[LLMClusterInfo] | tuple[LLMClusterInfo, ...],
+        timeout: int = 3000,
+        force: bool = False,
+    ) -> tuple[LLMStatusCode, list[LLMStatusCode]]:
+        """Removes links (both directions). A cluster that is not linked gets LLM_NOT_YET_LINK."""
+        self._check_is_inited()
+        check_int32("timeout", timeout)
+        raise_if_false(timeout > 0, "Param timeout should be greater than 0.")
+        check_isinstance("clusters", clusters, (list, tuple), LLMClusterInfo)
+        check_isinstance("force", force, bool)
+        results: list[LLMStatusCode] = []
+        for cluster in clusters:
+            remote_id = check_uint64("remote_cluster_id", cluster.remote_cluster_id)
+            with self._lock:
+                link = self._links.pop(remote_id, None)
+            peer = link() if link is not None else None
+            if peer is None:
+                results.append(LLMStatusCode.LLM_NOT_YET_LINK)
+                continue
+            with peer._lock:
+                back = peer._links.get(self._cluster_id)
+                if back is not None and back() is self:
+                    del peer._links[self._cluster_id]
+            results.append(LLMStatusCode.LLM_SUCCESS)
+        failed = any(status != LLMStatusCode.LLM_SUCCESS for status in results)
+        return (LLMStatusCode.LLM_UNLINK_FAILED if failed else LLMStatusCode.LLM_SUCCESS), results
+
+    def _check_is_inited(self) -> None:
+        if not self._initialized:
+            raise RuntimeError("llm datadist is not initialized")
+
+    def _linked_engine(self, cluster_id: int) -> _core.Engine:
+        """The engine of the linked cluster `cluster_id`; LLMException(NOT_YET_LINK) without a live link."""
+        link = self._links.get(cluster_id)
+        peer = link() if link is not None else None
+        if peer is None or not peer._initialized or peer._engine is None:
+            raise_status(
+                LLMStatusCode.LLM_NOT_YET_LINK,
+                f"current cluster is not linked with remote cluster:{cluster_id}",
+            )
+        return peer._engine
+
+    @property
+    def _product(self) -> ProductLine | None:
+        return self._settings.product if self._settings is not None else None
+
+    @property
+    def _listen_address(self) -> tuple[int, int] | None:
+        return self._settings.listen_address if self._settings is not None else None
+
+
+def _find_peer(
+    origin: LLMDataDist, cluster_id: int, addresses: Sequence[tuple[int, int]]
+) -> LLMDataDist | None:
+    with _directory_lock:
+        candidates = [
+            dd
+            for dd in _directory
+            if dd is not origin and dd._initialized and dd.cluster_id == cluster_id
+        ]
+    if addresses:
+        wanted = set(addresses)
+        candidates = [dd for dd in candidates if dd._listen_address in wanted]
+    return candidates[0] if len(candidates) == 1 else None

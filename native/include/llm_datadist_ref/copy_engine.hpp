@@ -1,0 +1,45 @@
+// Byte movement between cache tensors. The host engine is memcpy; a device backend would queue
+// DMA descriptors here instead.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace llm_datadist_ref {
+
+/// One contiguous copy.
+struct CopySpan {
+    std::byte* dst;
+    const std::byte* src;
+    std::size_t bytes;
+};
+
+/// Executes batches of copies. Spans are applied in order; a span whose ranges overlap is moved
+/// as memmove would.
+class CopyEngine {
+  public:
+    virtual ~CopyEngine() = default;
+    /// Runs the spans on the calling thread.
+    virtual void run(const CopySpan* spans, std::size_t count) const = 0;
+    /// Runs the spans split into `ways` contiguous shares on the shared worker pool and waits.
+    virtual void run_parallel(const std::vector<CopySpan>& spans, unsigned ways) const = 0;
+    virtual const char* name() const noexcept = 0;
+};
+
+class HostCopyEngine final : public CopyEngine {
+  public:
+    void run(const CopySpan* spans, std::size_t count) const override;
+    void run_parallel(const std::vector<CopySpan>& spans, unsigned ways) const override;
+    const char* name() const noexcept override { return "host-memcpy"; }
+};
+
+std::shared_ptr<CopyEngine> default_copy_engine();
+
+/// Copies smaller than this keep the GIL: releasing and re-taking it costs more than the copy.
+constexpr std::size_t kReleaseGilThreshold = 64 * 1024;
+
+/// Swaps smaller than this run inline instead of on the worker pool.
+constexpr std::size_t kInlineSwapThreshold = 1024 * 1024;
+
+}  // namespace llm_datadist_ref

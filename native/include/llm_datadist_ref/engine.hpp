@@ -1,0 +1,149 @@
+// One LLMDataDist's core: its pools, its cache registry, its timeout, and every operation of the
+// CacheManager as validate -> check deadline -> commit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "llm_datadist_ref/cache_registry.hpp"
+#include "llm_datadist_ref/copy_engine.hpp"
+#include "llm_datadist_ref/deadline.hpp"
+#include "llm_datadist_ref/memory_backend.hpp"
+#include "llm_datadist_ref/memory_pool.hpp"
+
+namespace llm_datadist_ref {
+
+struct PoolConfig {
+    std::size_t memory_size = 0;
+    unsigned page_shift = 16;
+};
+
+struct AllocateRequest {
+    Placement placement = Placement::kDevice;
+    uint32_t num_tensors = 0;
+    uint64_t tensor_bytes = 0;
+    uint32_t batch_size = 0;
+    bool is_blocks = false;
+    std::vector<KeySpec> keys;                  ///< cache_keys in batch order (allocate_cache)
+    std::optional<uint64_t> blocks_key_model;   ///< BlocksCacheKey model_id (allocate_blocks_cache)
+};
+
+struct Allocated {
+    int64_t cache_id = 0;
+    std::vector<std::byte*> tensors;
+};
+
+/// A (source, destination) index pair of a block or batch copy.
+struct IndexPair {
+    int64_t src;
+    int64_t dst;
+};
+
+/// Caller memory described by address: the host side of swap_blocks with Cache.create_cpu_cache.
+/// The core cannot check such memory; the front end checks what it can (numpy buffer sizes).
+struct ExternalCache {
+    std::vector<std::byte*> tensors;
+    uint64_t tensor_bytes = 0;
+    uint32_t num_blocks = 0;
+};
+
+/// Copies decided and validated under the registry lock, run after it is released. The pins keep
+/// the memory of every cache involved alive until the copies are done.
+struct CopyPlan {
+    std::vector<std::shared_ptr<CacheStorage>> pins;
+    std::vector<CopySpan> spans;
+    std::size_t total_bytes = 0;
+};
+
+enum class SwapDirection : uint8_t { kIn, kOut };
+
+struct SwapPlan {
+    CopyPlan copies;           ///< one span per (tensor, block pair), destination blocks unique
+    SwapDirection direction = SwapDirection::kOut;
+    std::size_t block_bytes = 0;
+};
+
+/// What a transfer between two engines addresses on the remote side.
+struct RemoteKey {
+    enum class Kind : uint8_t { kCacheKey, kById, kBlocks } kind = Kind::kCacheKey;
+    KeySpec key;                ///< kCacheKey
+    int64_t cache_id = 0;       ///< kById
+    uint32_t batch_index = 0;   ///< kById
+    uint64_t model_id = 0;      ///< kBlocks
+};
+
+/// Layer-wise transfers name tensor indices; empty means "every tensor, index to index".
+struct TensorMapping {
+    std::vector<uint32_t> src;
+    std::vector<uint32_t> dst;
+};
+
+class Engine {
+  public:
+    Engine(int64_t timeout_ms, std::optional<PoolConfig> device_pool, std::optional<PoolConfig> host_pool,
+           std::shared_ptr<MemoryBackend> backend = default_memory_backend(),
+           std::shared_ptr<CopyEngine> copier = default_copy_engine());
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    int64_t timeout_ms() const noexcept { return timeout_ms_; }
+    bool has_pool(Placement placement) const;
+    bool finalized() const;
+
+    Allocated allocate(const AllocateRequest& request, const Deadline& deadline);
+    void deallocate(int64_t cache_id, bool blocks, const Deadline& deadline);
+    void remove_cache_key(const KeySpec& key, const Deadline& deadline);
+
+    CopyPlan plan_copy_cache(int64_t dst_id, int64_t src_id, uint32_t dst_batch_index, uint32_t src_batch_index,
+                             uint64_t offset, int64_t size, const Deadline& deadline);
+    CopyPlan plan_copy_blocks(int64_t cache_id, const std::vector<IndexPair>& pairs, const Deadline& deadline);
+    /// A side of a swap is a cache of this engine (id >= 0) or caller memory (id < 0).
+    SwapPlan plan_swap(int64_t src_id, const ExternalCache* src_external, int64_t dst_id,
+                       const ExternalCache* dst_external, const std::vector<IndexPair>& pairs,
+                       const Deadline& deadline);
+    /// pull_cache / pull_blocks: copy from `remote` into a cache of this engine. A pull_cache by a
+    /// bound key releases that key on the remote once every tensor has been pulled.
+    CopyPlan plan_pull(Engine& remote, const RemoteKey& key, int64_t dst_id, uint32_t dst_batch_index,
+                       int64_t size, const std::vector<int64_t>& src_blocks, const std::vector<int64_t>& dst_blocks,
+                       bool blocks, const TensorMapping& mapping, const Deadline& deadline);
+    /// push_cache: copy a batch slice of a cache of this engine into (cache_id, batch_index) of
+    /// `remote`, releasing the key bound there once every tensor has been written.
+    CopyPlan plan_push(Engine& remote, int64_t remote_cache_id, uint32_t remote_batch_index, int64_t src_id,
+                       uint32_t src_batch_index, const TensorMapping& mapping, const Deadline& deadline);
+
+    void run(const CopyPlan& plan) const;
+    void run(const SwapPlan& plan);
+
+    /// Drops every cache and the pools; later operations fail with ENGINE_FINALIZED.
+    void finalize();
+
+    std::optional<PoolUsage> usage(Placement placement) const;
+    std::size_t cache_count();
+    std::size_t key_count();
+    std::vector<int64_t> cache_ids();
+
+  private:
+    MemoryPool* pool(Placement placement) const noexcept;
+    void require_live() const;
+    void run_staged_swap_in(const SwapPlan& plan);
+
+    int64_t timeout_ms_;
+    std::shared_ptr<MemoryBackend> backend_;
+    std::shared_ptr<CopyEngine> copier_;
+    std::shared_ptr<MemoryPool> device_pool_;
+    std::shared_ptr<MemoryPool> host_pool_;
+    std::optional<PoolUsage> final_device_usage_;
+    std::optional<PoolUsage> final_host_usage_;
+    bool finalized_flag_ = false;  ///< guarded by the registry mutex
+    mutable CacheRegistry registry_;
+
+    std::mutex staging_mu_;  ///< one staged swap-in at a time per engine
+    Region staging_;
+};
+
+}  // namespace llm_datadist_ref

@@ -1,0 +1,79 @@
+// A memory pool (DEVICE from mem_pool_cfg, HOST from host_mem_pool_cfg) and the storage of one cache.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "llm_datadist_ref/memory_backend.hpp"
+#include "llm_datadist_ref/page_allocator.hpp"
+
+namespace llm_datadist_ref {
+
+/// Pool usage as the tests and `testing.pool_usage` see it.
+struct PoolUsage {
+    std::size_t page_size = 0;
+    uint32_t capacity_pages = 0;
+    uint32_t used_pages = 0;
+    std::size_t live_allocations = 0;
+    std::size_t free_runs = 0;
+};
+
+/// Page-granular pool over one backend region. Allocation sizes are rounded up to whole pages, so
+/// every address handed out is aligned to the page size (the region base is aligned to at least
+/// max(page size, 2 MiB)). Thread-safe.
+class MemoryPool {
+  public:
+    /// `memory_size` bytes (> 0) with pages of 1 << page_shift bytes, page_shift in [10, 31).
+    /// The pool manages memory_size / page_size whole pages.
+    MemoryPool(std::shared_ptr<MemoryBackend> backend, std::size_t memory_size, unsigned page_shift);
+    ~MemoryPool();
+    MemoryPool(const MemoryPool&) = delete;
+    MemoryPool& operator=(const MemoryPool&) = delete;
+
+    /// Pages for `bytes` (> 0), or nothing when the pool cannot hold them.
+    std::optional<Extent> allocate(std::size_t bytes);
+    void release(Extent extent) noexcept;
+
+    std::byte* address(Extent extent) const noexcept {
+        return region_.base + (static_cast<std::size_t>(extent.first) << page_shift_);
+    }
+    std::size_t page_size() const noexcept { return std::size_t{1} << page_shift_; }
+    std::size_t pages_for(std::size_t bytes) const noexcept {
+        return (bytes + page_size() - 1) >> page_shift_;
+    }
+    PoolUsage usage() const;
+
+  private:
+    std::shared_ptr<MemoryBackend> backend_;
+    Region region_;
+    unsigned page_shift_;
+    mutable std::mutex mu_;
+    PageAllocator pages_;
+    std::size_t live_allocations_ = 0;
+};
+
+/// The tensors of one allocated cache: `num_tensors` separate page runs of `tensor_bytes` each.
+/// Owned through shared_ptr, so a copy that pinned it keeps the memory valid even if the cache is
+/// released meanwhile; the pages go back to the pool when the last owner lets go.
+class CacheStorage {
+  public:
+    /// Allocates every tensor or nothing: throws CoreError(OUT_OF_MEMORY) after undoing a partial
+    /// allocation.
+    CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes);
+    ~CacheStorage();
+    CacheStorage(const CacheStorage&) = delete;
+    CacheStorage& operator=(const CacheStorage&) = delete;
+
+    std::byte* tensor(std::size_t index) const noexcept { return addresses_[index]; }
+    const std::vector<std::byte*>& tensors() const noexcept { return addresses_; }
+
+  private:
+    std::shared_ptr<MemoryPool> pool_;
+    std::vector<Extent> extents_;
+    std::vector<std::byte*> addresses_;
+};
+
+}  // namespace llm_datadist_ref

@@ -1,0 +1,47 @@
+// Extent allocator over the page indices of one pool.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+namespace llm_datadist_ref {
+
+/// A run of pages: [first, first + count).
+struct Extent {
+    uint32_t first = 0;
+    uint32_t count = 0;
+};
+
+/// Best-fit allocator over [0, capacity) pages. Free runs are indexed by start (to coalesce on
+/// release) and by (length, start) (to find the smallest run that fits in O(log n)), so neither
+/// operation scans the pool. Handing out overlapping runs is impossible by construction: a run
+/// leaves both indexes before it is returned, and release() refuses a run that overlaps a free one.
+class PageAllocator {
+  public:
+    explicit PageAllocator(uint32_t capacity_pages);
+
+    /// The first page of a fresh run of `count` (> 0) pages, or nothing when no free run is long enough.
+    std::optional<uint32_t> allocate(uint32_t count);
+    /// Returns a run handed out by allocate(). Throws std::logic_error on a double or foreign release.
+    void release(Extent extent);
+
+    uint32_t capacity() const noexcept { return capacity_; }
+    uint32_t free_pages() const noexcept { return free_pages_; }
+    std::size_t free_run_count() const noexcept { return by_start_.size(); }
+    std::vector<Extent> free_runs() const;
+
+  private:
+    void insert_free(uint32_t first, uint32_t count);
+    void erase_free(std::map<uint32_t, uint32_t>::iterator it);
+
+    std::map<uint32_t, uint32_t> by_start_;          // first -> count
+    std::set<std::pair<uint32_t, uint32_t>> by_size_;  // (count, first)
+    uint32_t capacity_;
+    uint32_t free_pages_;
+};
+
+}  // namespace llm_datadist_ref

@@ -1,0 +1,49 @@
+// Shared pybind11 setup of the bindings; include it first in every register_*.cpp.
+#pragma once
+
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "llm_datadist_ref/deadline.hpp"
+#include "llm_datadist_ref/engine.hpp"
+
+namespace py = pybind11;
+
+namespace llm_datadist_ref {
+
+using EngineClass = py::class_<Engine, std::shared_ptr<Engine>>;
+
+void register_status(py::module_& m);
+EngineClass register_pools(py::module_& m);
+void register_caches(EngineClass& engine);
+void register_copies(EngineClass& engine);
+void register_swap(EngineClass& engine);
+void register_transfer(EngineClass& engine);
+void register_testing(py::module_& m);
+void register_bench(py::module_& m);
+
+/// Starts an operation: applies an injected `testing.delay` (sleeping without the GIL) and
+/// returns the deadline the operation must meet.
+Deadline begin_operation(const Engine& engine, Operation op);
+
+/// Runs a copy plan, releasing the GIL when it moves enough bytes to be worth it.
+void run_plan(const Engine& engine, const CopyPlan& plan);
+
+/// Reads a Python int (bool included, as isinstance(x, int) does) into int64. Raises TypeError for
+/// other types and ValueError when it does not fit.
+int64_t read_int64(py::handle value, const char* name);
+uint64_t read_uint64(py::handle value, const char* name);
+
+/// copy_block_info: Dict[int, List[int]] -> (src, dst) pairs in iteration order.
+std::vector<IndexPair> read_block_copy_info(py::handle info);
+/// src_to_dst: Dict[int, int] -> (src, dst) pairs in iteration order.
+std::vector<IndexPair> read_index_dict(py::handle info, const char* name);
+/// A list or tuple of ints.
+std::vector<int64_t> read_index_list(py::handle values, const char* name);
+std::vector<uint32_t> read_tensor_indices(py::handle values, const char* name);
+
+}  // namespace llm_datadist_ref

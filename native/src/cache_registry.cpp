@@ -1,0 +1,153 @@
+#include "llm_datadist_ref/cache_registry.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace llm_datadist_ref {
+
+int64_t CacheRegistry::insert(const CacheGeometry& geometry, std::shared_ptr<CacheStorage> storage,
+                              const std::vector<std::pair<KeyId, uint32_t>>& bindings,
+                              std::optional<uint64_t> blocks_key_model) {
+    const int64_t id = next_id_++;
+    CacheEntry entry;
+    entry.id = id;
+    entry.geometry = geometry;
+    entry.storage = std::move(storage);
+    entry.blocks_key_model = blocks_key_model;
+    entry.keys.reserve(bindings.size());
+    for (const auto& [key, batch_index] : bindings) {
+        KeyBinding binding;
+        binding.cache_id = id;
+        binding.batch_index = batch_index;
+        keys_.emplace(key, std::move(binding));
+        entry.keys.emplace_back(batch_index, key);
+    }
+    if (blocks_key_model) {
+        blocks_keys_[*blocks_key_model] = id;
+    }
+    entries_.emplace(id, std::move(entry));
+    return id;
+}
+
+CacheEntry* CacheRegistry::find(int64_t cache_id) noexcept {
+    const auto it = entries_.find(cache_id);
+    return it == entries_.end() ? nullptr : &it->second;
+}
+
+KeyBinding* CacheRegistry::find_key(const KeyId& key) noexcept {
+    const auto it = keys_.find(key);
+    return it == keys_.end() ? nullptr : &it->second;
+}
+
+CacheEntry* CacheRegistry::find_blocks(uint64_t model_id) noexcept {
+    const auto it = blocks_keys_.find(model_id);
+    return it == blocks_keys_.end() ? nullptr : find(it->second);
+}
+
+std::optional<KeyId> CacheRegistry::key_at(const CacheEntry& entry, uint32_t batch_index) const noexcept {
+    for (const auto& [index, key] : entry.keys) {
+        if (index == batch_index) {
+            return key;
+        }
+    }
+    return std::nullopt;
+}
+
+void CacheRegistry::erase_entry(std::unordered_map<int64_t, CacheEntry>::iterator it) {
+    auto& entry = it->second;
+    for (const auto& binding : entry.keys) {
+        keys_.erase(binding.second);
+    }
+    if (entry.blocks_key_model) {
+        const auto bk = blocks_keys_.find(*entry.blocks_key_model);
+        if (bk != blocks_keys_.end() && bk->second == entry.id) {
+            blocks_keys_.erase(bk);
+        }
+    }
+    entries_.erase(it);  // drops the storage reference: pages return once no copy pins them
+}
+
+void CacheRegistry::release_id(int64_t cache_id) {
+    const auto it = entries_.find(cache_id);
+    if (it == entries_.end() || !it->second.id_referenced) {
+        return;
+    }
+    it->second.id_referenced = false;
+    if (it->second.keys.empty()) {
+        erase_entry(it);
+    }
+}
+
+void CacheRegistry::release_key(const KeyId& key) {
+    const auto binding = keys_.find(key);
+    if (binding == keys_.end()) {
+        return;
+    }
+    const int64_t cache_id = binding->second.cache_id;
+    keys_.erase(binding);
+    const auto it = entries_.find(cache_id);
+    if (it == entries_.end()) {
+        return;
+    }
+    auto& keys = it->second.keys;
+    keys.erase(std::remove_if(keys.begin(), keys.end(), [&](const auto& bound) { return bound.second == key; }),
+               keys.end());
+    if (!it->second.id_referenced && keys.empty()) {
+        erase_entry(it);
+    }
+}
+
+void CacheRegistry::take_tensors(const KeyId& key, const std::vector<uint32_t>& tensor_indices) {
+    KeyBinding* binding = find_key(key);
+    if (binding == nullptr) {
+        return;
+    }
+    const CacheEntry* entry = find(binding->cache_id);
+    if (entry == nullptr) {
+        return;
+    }
+    const uint32_t num_tensors = entry->geometry.num_tensors;
+    if (binding->taken.empty()) {
+        binding->taken.assign(num_tensors, false);
+    }
+    for (const uint32_t index : tensor_indices) {
+        if (index < num_tensors && !binding->taken[index]) {
+            binding->taken[index] = true;
+            ++binding->taken_count;
+        }
+    }
+    if (binding->taken_count >= num_tensors) {
+        release_key(key);
+    }
+}
+
+void CacheRegistry::erase(int64_t cache_id) {
+    const auto it = entries_.find(cache_id);
+    if (it != entries_.end()) {
+        erase_entry(it);
+    }
+}
+
+std::vector<std::shared_ptr<CacheStorage>> CacheRegistry::clear() {
+    std::vector<std::shared_ptr<CacheStorage>> storages;
+    storages.reserve(entries_.size());
+    for (auto& [id, entry] : entries_) {
+        storages.push_back(std::move(entry.storage));
+    }
+    entries_.clear();
+    keys_.clear();
+    blocks_keys_.clear();
+    return storages;
+}
+
+std::vector<int64_t> CacheRegistry::cache_ids() const {
+    std::vector<int64_t> ids;
+    ids.reserve(entries_.size());
+    for (const auto& [id, entry] : entries_) {
+        ids.push_back(id);
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+}  // namespace llm_datadist_ref

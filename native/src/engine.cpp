@@ -1,0 +1,210 @@
+// Engine lifecycle and the reference-counting operations: allocate, deallocate, remove_cache_key.
+#include "llm_datadist_ref/engine.hpp"
+
+#include <string>
+#include <utility>
+
+#include "llm_datadist_ref/status.hpp"
+
+namespace llm_datadist_ref {
+
+Engine::Engine(int64_t timeout_ms, std::optional<PoolConfig> device_pool, std::optional<PoolConfig> host_pool,
+               std::shared_ptr<MemoryBackend> backend, std::shared_ptr<CopyEngine> copier)
+    : timeout_ms_(timeout_ms), backend_(std::move(backend)), copier_(std::move(copier)) {
+    if (timeout_ms_ <= 0) {
+        throw_out_of_range("sync_kv_timeout must be greater than 0 ms");
+    }
+    if (device_pool) {
+        device_pool_ = std::make_shared<MemoryPool>(backend_, device_pool->memory_size, device_pool->page_shift);
+    }
+    if (host_pool) {
+        host_pool_ = std::make_shared<MemoryPool>(backend_, host_pool->memory_size, host_pool->page_shift);
+    }
+}
+
+Engine::~Engine() {
+    finalize();
+    backend_->release(staging_);
+}
+
+MemoryPool* Engine::pool(Placement placement) const noexcept {
+    return placement == Placement::kHost ? host_pool_.get() : device_pool_.get();
+}
+
+bool Engine::has_pool(Placement placement) const {
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    return pool(placement) != nullptr;
+}
+
+bool Engine::finalized() const {
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    return finalized_flag_;
+}
+
+void Engine::require_live() const {
+    if (finalized_flag_) {
+        throw_status(StatusCode::kEngineFinalized, "LLMDataDist has been finalized");
+    }
+}
+
+Allocated Engine::allocate(const AllocateRequest& request, const Deadline& deadline) {
+    const char* operation = request.is_blocks ? "allocate_blocks_cache" : "allocate_cache";
+    if (request.num_tensors == 0) {
+        throw_out_of_range("num_tensors should be bigger than zero");
+    }
+    if (request.batch_size == 0 || request.tensor_bytes == 0 || request.tensor_bytes < request.batch_size) {
+        throw_out_of_range("cache shape describes an empty tensor or batch");
+    }
+    if (request.keys.size() > request.batch_size) {
+        throw_status(StatusCode::kParamInvalid, "number of cache_keys (" + std::to_string(request.keys.size()) +
+                                                    ") > batch_size (" + std::to_string(request.batch_size) + ")");
+    }
+    if (request.is_blocks && !request.keys.empty()) {
+        throw_status(StatusCode::kParamInvalid, "a blocks cache is indexed by a BlocksCacheKey only");
+    }
+
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    require_live();
+    const std::shared_ptr<MemoryPool>& pool_ptr = request.placement == Placement::kHost ? host_pool_ : device_pool_;
+    if (!pool_ptr) {
+        throw_status(StatusCode::kParamInvalid,
+                     std::string("you should config memory pool firstly: no ") +
+                         (request.placement == Placement::kHost ? "host_mem_pool_cfg" : "mem_pool_cfg") +
+                         " for this placement");
+    }
+
+    // Keys in batch order; placeholders hold their index; a repeated key binds its LAST index.
+    std::vector<std::pair<KeyId, uint32_t>> bindings;
+    bindings.reserve(request.keys.size());
+    for (std::size_t index = 0; index < request.keys.size(); ++index) {
+        const KeySpec& spec = request.keys[index];
+        if (spec.is_placeholder()) {
+            continue;
+        }
+        const KeyId key = KeyId::of(spec);
+        if (registry_.is_bound(key)) {
+            throw_status(StatusCode::kParamInvalid, "cache_key (" + std::to_string(key.id) + ", " +
+                                                        std::to_string(key.model_id) +
+                                                        ") is already bound to a live cache");
+        }
+        bool repeated = false;
+        for (auto& binding : bindings) {
+            if (binding.first == key) {
+                binding.second = static_cast<uint32_t>(index);
+                repeated = true;
+                break;
+            }
+        }
+        if (!repeated) {
+            bindings.emplace_back(key, static_cast<uint32_t>(index));
+        }
+    }
+    if (request.blocks_key_model && registry_.is_blocks_key_bound(*request.blocks_key_model)) {
+        throw_status(StatusCode::kParamInvalid, "blocks_cache_key (model_id " +
+                                                    std::to_string(*request.blocks_key_model) +
+                                                    ") is already bound to a live cache");
+    }
+
+    auto storage = std::make_shared<CacheStorage>(pool_ptr, request.num_tensors, request.tensor_bytes);
+    deadline.check(operation);  // on timeout the storage is dropped and its pages return
+
+    CacheGeometry geometry;
+    geometry.num_tensors = request.num_tensors;
+    geometry.tensor_bytes = request.tensor_bytes;
+    geometry.batch_size = request.batch_size;
+    geometry.stride = request.tensor_bytes / request.batch_size;
+    geometry.placement = request.placement;
+    geometry.is_blocks = request.is_blocks;
+    Allocated result;
+    result.tensors = storage->tensors();
+    result.cache_id = registry_.insert(geometry, std::move(storage), bindings, request.blocks_key_model);
+    return result;
+}
+
+void Engine::deallocate(int64_t cache_id, bool blocks, const Deadline& deadline) {
+    const char* operation = blocks ? "deallocate_blocks_cache" : "deallocate_cache";
+    std::shared_ptr<CacheStorage> dropped;  // released after the lock, if this was the last reference
+    {
+        std::lock_guard<std::mutex> lock(registry_.mutex());
+        require_live();
+        CacheEntry* entry = registry_.find(cache_id);
+        if (entry != nullptr && entry->geometry.is_blocks != blocks) {
+            throw_status(StatusCode::kParamInvalid, blocks ? "param check failed, cache should be blocks cache"
+                                                           : "param check failed, cache can not be blocks cache");
+        }
+        deadline.check(operation);
+        if (entry == nullptr) {
+            return;  // absent or already released: no-op
+        }
+        dropped = entry->storage;
+        if (blocks) {
+            registry_.erase(cache_id);
+        } else {
+            registry_.release_id(cache_id);
+        }
+    }
+}
+
+void Engine::remove_cache_key(const KeySpec& key, const Deadline& deadline) {
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    require_live();
+    deadline.check("remove_cache_key");
+    if (key.is_placeholder()) {
+        return;
+    }
+    registry_.release_key(KeyId::of(key));  // no-op when absent or already released
+}
+
+void Engine::finalize() {
+    std::vector<std::shared_ptr<CacheStorage>> storages;
+    {
+        std::lock_guard<std::mutex> lock(registry_.mutex());
+        if (finalized_flag_) {
+            return;
+        }
+        finalized_flag_ = true;
+        storages = registry_.clear();
+    }
+    storages.clear();  // pages return unless an in-flight copy still pins them
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    if (device_pool_) {
+        final_device_usage_ = device_pool_->usage();
+    }
+    if (host_pool_) {
+        final_host_usage_ = host_pool_->usage();
+    }
+    device_pool_.reset();  // the mapping goes when the last pinned storage does
+    host_pool_.reset();
+    std::lock_guard<std::mutex> staging_lock(staging_mu_);
+    backend_->release(staging_);
+    staging_ = Region{};
+}
+
+std::optional<PoolUsage> Engine::usage(Placement placement) const {
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    if (finalized_flag_) {
+        return placement == Placement::kHost ? final_host_usage_ : final_device_usage_;
+    }
+    const MemoryPool* p = pool(placement);
+    if (p == nullptr) {
+        return std::nullopt;
+    }
+    return p->usage();
+}
+
+std::size_t Engine::cache_count() {
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    return registry_.cache_count();
+}
+
+std::size_t Engine::key_count() {
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    return registry_.key_count();
+}
+
+std::vector<int64_t> Engine::cache_ids() {
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    return registry_.cache_ids();
+}
+
+}  // namespace llm_datadist_ref

@@ -1,0 +1,105 @@
+// copy_cache and copy_blocks within one engine.
+#include <string>
+
+#include "llm_datadist_ref/engine.hpp"
+#include "llm_datadist_ref/status.hpp"
+
+namespace llm_datadist_ref {
+namespace {
+
+const CacheEntry& existing(CacheRegistry& registry, int64_t cache_id, const char* role) {
+    const CacheEntry* entry = registry.find(cache_id);
+    if (entry == nullptr) {
+        throw_status(StatusCode::kKvCacheNotExist,
+                     std::string(role) + " cache (cache_id " + std::to_string(cache_id) + ") does not exist");
+    }
+    return *entry;
+}
+
+void require_index(int64_t index, uint64_t bound, const char* what) {
+    if (index < 0 || static_cast<uint64_t>(index) >= bound) {
+        throw_out_of_range(std::string(what) + " " + std::to_string(index) + " out of range [0, " +
+                           std::to_string(bound) + ")");
+    }
+}
+
+}  // namespace
+
+CopyPlan Engine::plan_copy_cache(int64_t dst_id, int64_t src_id, uint32_t dst_batch_index, uint32_t src_batch_index,
+                                 uint64_t offset, int64_t size, const Deadline& deadline) {
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    require_live();
+    const CacheEntry& src = existing(registry_, src_id, "src");
+    const CacheEntry& dst = existing(registry_, dst_id, "dst");
+    if (src.geometry.is_blocks || dst.geometry.is_blocks) {
+        throw_status(StatusCode::kParamInvalid, "param check failed, copy_cache does not take blocks caches");
+    }
+    if (src.geometry.num_tensors != dst.geometry.num_tensors) {
+        throw_out_of_range("num_tensors mismatches, src = " + std::to_string(src.geometry.num_tensors) +
+                           ", dst = " + std::to_string(dst.geometry.num_tensors));
+    }
+    require_index(src_batch_index, src.geometry.batch_size, "src_batch_index");
+    require_index(dst_batch_index, dst.geometry.batch_size, "dst_batch_index");
+    if (size != -1 && size <= 0) {
+        throw_out_of_range("size (" + std::to_string(size) + ") is invalid, should be -1 or > 0");
+    }
+    const uint64_t src_stride = src.geometry.stride;
+    const uint64_t dst_stride = dst.geometry.stride;
+    if (offset >= src_stride || offset >= dst_stride) {
+        throw_out_of_range("offset " + std::to_string(offset) + " out of range of a batch slice (src " +
+                           std::to_string(src_stride) + " B, dst " + std::to_string(dst_stride) + " B)");
+    }
+    const uint64_t bytes = size == -1 ? src_stride - offset : static_cast<uint64_t>(size);
+    if (bytes > src_stride - offset || bytes > dst_stride - offset) {
+        throw_out_of_range("offset + size (" + std::to_string(offset) + " + " + std::to_string(bytes) +
+                           ") exceeds a batch slice (src " + std::to_string(src_stride) + " B, dst " +
+                           std::to_string(dst_stride) + " B)");
+    }
+    deadline.check("copy_cache");
+
+    CopyPlan plan;
+    plan.pins = {src.storage, dst.storage};
+    plan.spans.reserve(src.geometry.num_tensors);
+    const uint64_t src_at = src_stride * src_batch_index + offset;
+    const uint64_t dst_at = dst_stride * dst_batch_index + offset;
+    for (uint32_t t = 0; t < src.geometry.num_tensors; ++t) {
+        plan.spans.push_back({dst.storage->tensor(t) + dst_at, src.storage->tensor(t) + src_at, bytes});
+    }
+    plan.total_bytes = bytes * src.geometry.num_tensors;
+    return plan;
+}
+
+CopyPlan Engine::plan_copy_blocks(int64_t cache_id, const std::vector<IndexPair>& pairs, const Deadline& deadline) {
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    require_live();
+    const CacheEntry& cache = existing(registry_, cache_id, "");
+    if (!cache.geometry.is_blocks) {
+        throw_status(StatusCode::kParamInvalid, "param check failed, cache should be blocks cache");
+    }
+    const uint32_t num_blocks = cache.geometry.batch_size;
+    for (const auto& pair : pairs) {
+        require_index(pair.src, num_blocks, "src block index");
+        require_index(pair.dst, num_blocks, "dst block index");
+    }
+    deadline.check("copy_blocks");
+
+    CopyPlan plan;
+    plan.pins = {cache.storage};
+    const uint64_t block = cache.geometry.stride;
+    plan.spans.reserve(pairs.size() * cache.geometry.num_tensors);
+    for (uint32_t t = 0; t < cache.geometry.num_tensors; ++t) {
+        std::byte* base = cache.storage->tensor(t);
+        for (const auto& pair : pairs) {
+            if (pair.src != pair.dst) {
+                plan.spans.push_back({base + block * static_cast<uint64_t>(pair.dst),
+                                      base + block * static_cast<uint64_t>(pair.src), block});
+            }
+        }
+    }
+    plan.total_bytes = plan.spans.size() * block;
+    return plan;
+}
+
+void Engine::run(const CopyPlan& plan) const { copier_->run(plan.spans.data(), plan.spans.size()); }
+
+}  // namespace llm_datadist_ref

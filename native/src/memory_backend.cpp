@@ -1,0 +1,52 @@
+#include "llm_datadist_ref/memory_backend.hpp"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <string>
+
+#include "llm_datadist_ref/status.hpp"
+
+namespace llm_datadist_ref {
+
+Region HostMmapBackend::reserve(std::size_t bytes, std::size_t alignment) {
+    if (bytes == 0 || alignment == 0 || (alignment & (alignment - 1)) != 0) {
+        throw_status(StatusCode::kParamInvalid, "invalid pool reservation request");
+    }
+    if (bytes > SIZE_MAX - alignment) {
+        throw_status(StatusCode::kOutOfMemory, "pool of " + std::to_string(bytes) + " bytes is too large");
+    }
+    // Over-reserve by one alignment unit and hand out the aligned part; the slack stays mapped
+    // (it is never touched, so it costs address space only).
+    const std::size_t mapping_bytes = bytes + alignment;
+    void* mapping = ::mmap(nullptr, mapping_bytes, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mapping == MAP_FAILED) {
+        throw_status(StatusCode::kOutOfMemory,
+                     "cannot reserve " + std::to_string(bytes) + " bytes for a memory pool");
+    }
+    const auto raw = reinterpret_cast<std::uintptr_t>(mapping);
+    const auto aligned = (raw + alignment - 1) & ~(static_cast<std::uintptr_t>(alignment) - 1);
+    Region region;
+    region.base = reinterpret_cast<std::byte*>(aligned);
+    region.bytes = bytes;
+    region.mapping = mapping;
+    region.mapping_bytes = mapping_bytes;
+#ifdef MADV_HUGEPAGE
+    (void)::madvise(region.base, bytes, MADV_HUGEPAGE);  // advisory: failure only costs speed
+#endif
+    return region;
+}
+
+void HostMmapBackend::release(const Region& region) noexcept {
+    if (region.mapping != nullptr) {
+        (void)::munmap(region.mapping, region.mapping_bytes);
+    }
+}
+
+std::shared_ptr<MemoryBackend> default_memory_backend() {
+    static const auto backend = std::make_shared<HostMmapBackend>();
+    return backend;
+}
+
+}  // namespace llm_datadist_ref
