@@ -1,0 +1,30 @@
+"""The conformance suite's adapter for this package (registered as a
+``datadist_conformance.adapters`` entry point): host pointers and an in-process
+peer as for any target, plus product-line emulation and fault injection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import ClassVar
+
+from datadist_conformance.adapter import Adapter
+
+from . import testing
+from ._products import PRODUCT_OPTION
+
+__all__ = ["ReferenceAdapter"]
+
+
+class ReferenceAdapter(Adapter):
+    capabilities: ClassVar[frozenset[str]] = frozenset({"bytes", "peer", "fault_injection", "product_emulation"})
+
+    def init_options(self, product_id: str) -> Mapping[str, str]:
+        """Emulate ``product_id`` through the reference's init option."""
+        return {PRODUCT_OPTION: product_id}
+
+    @contextmanager
+    def delay(self, operation: str, milliseconds: int) -> Iterator[None]:
+        with testing.delay(operation, milliseconds):
+            yield
