@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import spec_cmd
+from . import report_cmd, spec_cmd
 
 __all__ = ["main"]
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     spec_cmd.register(commands)
+    report_cmd.register(commands)
     return parser
 
 

@@ -1,0 +1,174 @@
+"""`datadist-conformance report render|diff|summary`: reports from results.json files."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..reports import (
+    ResultsError,
+    diff_result_sets,
+    load_result_set,
+    print_summary,
+    render_diff_json,
+    render_diff_markdown,
+    render_diff_text,
+    write_reports,
+)
+from ..reports.diff import RerunFn
+from ..reports.writer import write_text_atomically
+from ..speclib import Spec, SpecError, load_spec
+
+__all__ = ["register"]
+
+#: Exit status of `report diff` when NEW regressed against OLD.
+EXIT_REGRESSED = 1
+#: Exit status when the inputs cannot be read.
+EXIT_BAD_INPUT = 2
+
+
+def register(commands: Any) -> None:
+    report = commands.add_parser("report", help="render, summarise and diff conformance results")
+    actions = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+
+    render = actions.add_parser(
+        "render",
+        help="re-render junit.xml, summary.md, report.html and the index from results.json files",
+    )
+    render.add_argument("directory", type=Path, help="an output directory of `run --out`")
+    _add_spec_dir(render)
+    render.set_defaults(handler=_render)
+
+    summary = actions.add_parser("summary", help="print each product line's verdict")
+    summary.add_argument("results", type=Path, help="an output directory or one results.json")
+    summary.set_defaults(handler=_summary)
+
+    diff = actions.add_parser(
+        "diff",
+        help="compare two result sets per product line; exit 1 on any regression",
+        description=(
+            "Compare OLD and NEW (each an output directory of `run --out` or one results.json) "
+            "per product line. A regression is a test that passed or failed as expected in OLD "
+            "and fails or errors in NEW, a crash new in NEW, or a product line missing from NEW. "
+            "Each regression is rerun --rerun times first and reported as flaky if the reruns "
+            "disagree. When OLD or NEW is a single results.json, only that product line is compared."
+        ),
+    )
+    diff.add_argument("old", type=Path, help="the earlier results (e.g. reports/baseline)")
+    diff.add_argument("new", type=Path, help="the results to judge")
+    diff.add_argument(
+        "--rerun",
+        type=_non_negative,
+        default=2,
+        metavar="N",
+        help="rerun each new failure N times before calling it a regression (default: 2)",
+    )
+    diff.add_argument(
+        "--impl", default=None, help="target module for reruns (default: the one NEW recorded)"
+    )
+    diff.add_argument(
+        "--adapter", default=None, help="adapter for reruns (default: the one NEW recorded)"
+    )
+    diff.add_argument("--markdown", type=Path, default=None, help="also write the diff as Markdown")
+    diff.add_argument("--json", type=Path, default=None, help="also write the diff as JSON")
+    _add_spec_dir(diff)
+    diff.set_defaults(handler=_diff)
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _add_spec_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--spec-dir",
+        type=Path,
+        default=None,
+        help="spec for clause texts (default: $DATADIST_CONFORMANCE_SPEC_DIR, else the installed spec)",
+    )
+
+
+def _spec(args: argparse.Namespace) -> Spec | None:
+    try:
+        return load_spec(args.spec_dir)
+    except SpecError as exc:
+        print(f"warning: spec not loaded, reports show bare clause ids: {exc}", file=sys.stderr)
+        return None
+
+
+def _render(args: argparse.Namespace) -> int:
+    try:
+        runs = load_result_set(args.directory)
+    except ResultsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not args.directory.is_dir():
+        print(f"error: {args.directory} is not an output directory", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    written = write_reports(args.directory, runs.values(), _spec(args))
+    print(f"wrote {len(written)} files for {len(runs)} product line(s) under {args.directory}")
+    print(f"open {args.directory / 'index.html'}")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    try:
+        runs = load_result_set(args.results)
+    except ResultsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print_summary(runs.values(), sys.stdout)
+    return 0
+
+
+def _runner_rerun() -> RerunFn | None:
+    """``datadist_conformance.runner.rerun`` when the runner provides it."""
+    try:
+        runner = importlib.import_module("datadist_conformance.runner")
+    except ImportError:
+        return None
+    rerun: RerunFn | None = getattr(runner, "rerun", None)
+    return rerun
+
+
+def _in_spec_order(product_ids: Iterable[str], spec: Spec | None) -> list[str]:
+    order = {product.id: i for i, product in enumerate(spec.products if spec else ())}
+    return sorted(product_ids, key=lambda pid: (order.get(pid, len(order)), pid))
+
+
+def _diff(args: argparse.Namespace) -> int:
+    try:
+        old = load_result_set(args.old)
+        new = load_result_set(args.new)
+    except ResultsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    spec = _spec(args)
+    products = _in_spec_order(old.keys() | new.keys(), spec)
+    singles = [runs for path, runs in ((args.old, old), (args.new, new)) if path.is_file()]
+    if singles:  # a single results.json names the product lines to compare
+        products = [p for p in products if any(p in runs for runs in singles)]
+    result = diff_result_sets(
+        old,
+        new,
+        rerun=_runner_rerun() if args.rerun else None,
+        times=args.rerun,
+        impl=args.impl,
+        adapter=args.adapter,
+        products=products,
+    )
+    sys.stdout.write(render_diff_text(result, str(args.old), str(args.new)))
+    if args.markdown:
+        write_text_atomically(
+            args.markdown, render_diff_markdown(result, str(args.old), str(args.new))
+        )
+    if args.json:
+        write_text_atomically(args.json, render_diff_json(result))
+    return EXIT_REGRESSED if result.regressed else 0

@@ -1,0 +1,68 @@
+"""The end-of-run summary and the progress lines the runner prints."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from datadist_conformance.reports import print_progress, print_summary, progress_line
+from datadist_conformance.reports.outcomes import ROLLUP_ORDER, rollup
+from datadist_conformance.results import OUTCOMES, RunResult
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_summary_states_verdict_counts_and_failing_clauses(runs: list[RunResult]) -> None:
+    stream = io.StringIO()
+    print_summary(runs, stream)
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith(
+        "atlas-a3           NOT certified  2 pass, 1 fail, 1 error, 1 expected fail"
+    )
+    assert lines[0].endswith("(7 tests)")
+    assert lines[1] == (
+        "                   failing clauses: allocate_cache.keys.count_within_batch, "
+        "allocate_cache.keys.placeholder, copy_cache.size.range"
+    )
+    assert lines[3] == "                   crashed: target process died with SIGSEGV (exit -11)"
+    assert lines[4].startswith("atlas-a2-training  certified ")
+    assert lines[-1] == "1 of 3 product lines certified"
+    assert "\x1b[" not in stream.getvalue()
+
+
+def test_summary_colours_only_a_terminal(
+    runs: list[RunResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    tty = Tty()
+    print_summary(runs, tty)
+    assert "\x1b[31mNOT certified" in tty.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = Tty()
+    print_summary(runs, plain)
+    assert "\x1b[" not in plain.getvalue()
+
+
+def test_progress_line() -> None:
+    assert progress_line("atlas-a3", "lifecycle", 12, 40) == "[atlas-a3] lifecycle  12/40   30%"
+    assert progress_line("atlas-a3", "data", 0, 0).endswith("0/0  100%")
+
+
+def test_progress_in_a_log_prints_each_family_once() -> None:
+    log = io.StringIO()
+    for done in range(4):
+        print_progress(log, "atlas-a3", "surface", done, 3)
+    assert log.getvalue() == "[atlas-a3] surface    3/3  100%\n"
+    tty = Tty()
+    print_progress(tty, "atlas-a3", "surface", 1, 3)
+    assert tty.getvalue() == "\r\x1b[2K[atlas-a3] surface    1/3   33%"
+
+
+def test_rollup_order_covers_every_outcome() -> None:
+    assert set(ROLLUP_ORDER) == {*OUTCOMES, "no-test"}
+    assert rollup(["pass", "untestable"]) == "untestable"
+    assert rollup(["pass", "fail", "error"]) == "fail"
+    assert rollup([]) == "no-test"
