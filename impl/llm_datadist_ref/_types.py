@@ -438,6 +438,8 @@ class Cache:
         alive. Memory given by address is trusted: it must stay valid and hold `cache_desc.size`
         bytes per tensor.
         """
+        if cache_desc is None or addrs is None:
+            raise AttributeError("create_cpu_cache: cache_desc and addrs can not be None")
         check_isinstance("cache_desc", cache_desc, CacheDesc)
         check_isinstance("addrs", addrs, list)
         raise_if_false(cache_desc.placement == Placement.HOST, "cache_desc placement must be HOST")

@@ -18,7 +18,9 @@ __all__ = ["ReferenceAdapter"]
 
 
 class ReferenceAdapter(Adapter):
-    capabilities: ClassVar[frozenset[str]] = frozenset({"bytes", "peer", "fault_injection", "product_emulation"})
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {"bytes", "peer", "fault_injection", "product_emulation"}
+    )
 
     def init_options(self, product_id: str) -> Mapping[str, str]:
         """Emulate ``product_id`` through the reference's init option."""

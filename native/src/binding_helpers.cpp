@@ -76,6 +76,9 @@ std::vector<IndexPair> read_block_copy_info(py::handle info) {
             type_error("copy_block_info dict value only support list, but got " + type_name(value));
         }
         const Py_ssize_t count = PyList_GET_SIZE(value);
+        if (count == 0) {
+            pairs.push_back({src, src});  // copies nothing, but the source index is still checked
+        }
         for (Py_ssize_t i = 0; i < count; ++i) {
             pairs.push_back({src, read_int64(PyList_GET_ITEM(value, i), "copy_block_info dict value")});
         }
