@@ -1,6 +1,297 @@
 """pytest plugin of the conformance suite (registered through the pytest11 entry point).
 
-It stays inert unless the suite itself is being run.
+It is inert in other test runs: options are registered, but profiles, the
+journal, expectations and result collection only act when ``--datadist-product``
+is given (the CLI always gives it) or the suite's own tests are collected.
+
+Per test it records the outcome words of the suite (pass, fail, error,
+expected-fail, untestable, not-applicable), the clause IDs, the failure's
+call/expected/observed and replay snippet, into ``--datadist-results``; and it
+keeps a journal (``--datadist-journal``) so that the CLI can tell which test was
+running if the target crashes or hangs the process.
 """
 
 from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from .checks import NOT_APPLICABLE, UNTESTABLE, ConformanceFailure, PreconditionError
+from .context import EXAMPLES, SuiteContext
+from .expectations import Expectation, load_expectations
+from .results import TestResult
+from .speclib import load_spec
+from .target import load_target
+
+PROFILES = {
+    # quick: the project's own CI; ci: certifying one line in about a minute; thorough: nightly.
+    "quick": settings(max_examples=8, stateful_step_count=15),
+    "ci": settings(max_examples=25, stateful_step_count=25),
+    "thorough": settings(max_examples=250, stateful_step_count=60),
+}
+_COMMON = {
+    "deadline": None,
+    "database": None,
+    "print_blob": True,
+    "suppress_health_check": [
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+}
+for _name, _settings in PROFILES.items():
+    settings.register_profile(f"datadist-{_name}", _settings, **_COMMON)
+
+_STATE_KEY = pytest.StashKey["_PluginState"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("datadist-conformance")
+    group.addoption(
+        "--datadist-impl", default=None, help="module under test (default: the bundled reference)"
+    )
+    group.addoption("--datadist-adapter", default=None, help="adapter as module:attr")
+    group.addoption("--datadist-product", default=None, help="product line id (default atlas-a3)")
+    group.addoption(
+        "--datadist-profile", default="ci", choices=sorted(PROFILES), help="hypothesis profile"
+    )
+    group.addoption("--datadist-expectations", default=None, help="YAML file of expected failures")
+    group.addoption("--datadist-results", default=None, help="write per-test results (JSON) here")
+    group.addoption("--datadist-journal", default=None, help="append test start/end lines here")
+    group.addoption(
+        "--datadist-test-timeout", type=float, default=300.0, help="kill the run if one test hangs"
+    )
+
+
+class _PluginState:
+    def __init__(self, config: pytest.Config) -> None:
+        option = config.getoption
+        self.product: str = option("--datadist-product") or "atlas-a3"
+        self.impl: str | None = option("--datadist-impl")
+        self.adapter: str | None = option("--datadist-adapter")
+        self.profile: str = option("--datadist-profile")
+        self.timeout: float = option("--datadist-test-timeout")
+        self.results_path = (
+            Path(option("--datadist-results")) if option("--datadist-results") else None
+        )
+        self.journal = (
+            open(option("--datadist-journal"), "a", encoding="utf-8")  # noqa: SIM115 - open all session
+            if option("--datadist-journal")
+            else None
+        )
+        path = option("--datadist-expectations")
+        self.expectations: list[Expectation] = load_expectations(Path(path)) if path else []
+        self.used_expectations: set[int] = set()
+        self.results: dict[str, TestResult] = {}
+        self.current: list[str] = [""]
+        self.seed = int(config.getoption("--hypothesis-seed", default=None) or 0)
+        self._context: SuiteContext | None = None
+
+    def context(self) -> SuiteContext:
+        if self._context is None:
+            spec = load_spec()
+            if self.product not in {p.id for p in spec.products}:
+                raise pytest.UsageError(f"unknown product line {self.product!r}")
+            self._context = SuiteContext(
+                target=load_target(self.impl, self.adapter),
+                spec=spec,
+                product_id=self.product,
+                profile=self.profile,
+                seed=self.seed,
+                adapter_spec=self.adapter,
+                current_test=self.current,
+            )
+        return self._context
+
+    def log(self, line: str) -> None:
+        if self.journal is not None:
+            self.journal.write(line + "\n")
+            self.journal.flush()
+            os.fsync(self.journal.fileno())
+
+
+def _state(config: pytest.Config) -> _PluginState:
+    return config.stash[_STATE_KEY]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(*ids): the spec clause IDs a test checks")
+    config.addinivalue_line("markers", "family(name): the test family, for reports")
+    state = _PluginState(config)
+    config.stash[_STATE_KEY] = state
+    if config.getoption("--datadist-product"):
+        settings.load_profile(f"datadist-{state.profile}")
+
+
+@pytest.fixture(scope="session")
+def suite_context(request: pytest.FixtureRequest) -> SuiteContext:
+    """The target, spec and product line of this run."""
+    return _state(request.config).context()
+
+
+def _test_name(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[-1]
+
+
+def _clauses(item: pytest.Item) -> list[str]:
+    return [clause for mark in item.iter_markers("clause") for clause in mark.args]
+
+
+def _family(item: pytest.Item) -> str:
+    mark = item.get_closest_marker("family")
+    return str(mark.args[0]) if mark else "surface"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = _state(config)
+    for item in items:
+        for index, expectation in enumerate(state.expectations):
+            if expectation.matches(_test_name(item), _clauses(item), state.product):
+                state.used_expectations.add(index)
+                item.add_marker(
+                    pytest.mark.xfail(
+                        reason=f"expected to fail: {expectation.reason}", strict=False
+                    )
+                )
+                break
+    state.log(f"total {len(items)}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    state = _state(item.config)
+    state.current[0] = item.nodeid
+    state.log(f"start {_test_name(item)} {_family(item)}")
+    faulthandler.dump_traceback_later(state.timeout, exit=True)
+    try:
+        return (yield)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        result = state.results.get(item.nodeid)
+        state.log(f"end {_test_name(item)} {result.outcome if result else 'unknown'}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, Any]:
+    report = yield
+    state = _state(item.config)
+    if report.when == "setup":
+        state.results[item.nodeid] = TestResult(
+            id=_test_name(item),
+            family=_family(item),
+            clauses=_clauses(item),
+            apis=_apis(item, state),
+            outcome="pass",
+            duration=0.0,
+        )
+    result = state.results[item.nodeid]
+    result.duration += report.duration
+    if report.when == "call" and report.passed and hasattr(report, "wasxfail"):
+        result.stale_expectation = report.wasxfail
+    if report.skipped:
+        _skipped(result, report)
+    elif report.failed:
+        _failed(result, report, call, report.when)
+    if report.when == "teardown":
+        result.examples = EXAMPLES.get(item.nodeid) or None
+    return report
+
+
+def _apis(item: pytest.Item, state: _PluginState) -> list[str]:
+    spec = state.context().spec
+    apis = []
+    for clause_id in _clauses(item):
+        try:
+            apis.append(spec.clause(clause_id).api_id)
+        except KeyError:
+            apis.append("?")
+    return sorted(set(apis))
+
+
+def _skipped(result: TestResult, report: pytest.TestReport) -> None:
+    if hasattr(report, "wasxfail"):
+        result.outcome = "expected-fail"
+        result.message = str(report.wasxfail)
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    if reason.startswith(NOT_APPLICABLE):
+        result.outcome, result.message = "not-applicable", reason.removeprefix(NOT_APPLICABLE)
+    else:
+        result.outcome, result.message = "untestable", reason.removeprefix(UNTESTABLE)
+
+
+def _failed(
+    result: TestResult, report: pytest.TestReport, call: pytest.CallInfo[None], when: str
+) -> None:
+    exc = call.excinfo.value if call.excinfo else None
+    failure = _find(exc, ConformanceFailure)
+    if when == "call" and failure is not None:
+        result.outcome = "fail"
+        result.message = f"[{failure.clause_id}] {failure.clause_text}"
+        result.call, result.expected, result.observed = (
+            failure.call,
+            failure.expected,
+            failure.observed,
+        )
+        result.replay = failure.replay
+        return
+    precondition = _find(exc, PreconditionError)
+    result.outcome = "error" if when != "call" or not isinstance(exc, AssertionError) else "fail"
+    if precondition is not None:
+        result.outcome = "error"
+        result.message = str(precondition).split("\n  replay:")[0]
+        result.replay = precondition.replay
+    else:
+        result.message = _short(report.longreprtext)
+
+
+def _find(exc: BaseException | None, kind: type[BaseException]) -> Any:
+    """``exc`` or the first of its kind inside an exception group (hypothesis reports several)."""
+    if isinstance(exc, kind):
+        return exc
+    inner_exceptions = getattr(
+        exc, "exceptions", None
+    )  # an exception group (3.11+ or the backport)
+    if isinstance(inner_exceptions, tuple):
+        for inner in inner_exceptions:
+            found = _find(inner, kind)
+            if found is not None:
+                return found
+    return None
+
+
+def _short(text: str, limit: int = 4000) -> str:
+    return text if len(text) <= limit else text[: limit // 2] + "\n...\n" + text[-limit // 2 :]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = _state(session.config)
+    if state.results_path is not None:
+        unused = [
+            f"{e.label}: {e.reason}"
+            for i, e in enumerate(state.expectations)
+            if i not in state.used_expectations
+        ]
+        payload = {
+            "tests": [r.to_json() for r in state.results.values()],
+            "unused_expectations": unused,
+            "finished": time.time(),
+        }
+        state.results_path.parent.mkdir(parents=True, exist_ok=True)
+        state.results_path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), "utf-8")
+    if state.journal is not None:
+        state.log("finished")
+        state.journal.close()

@@ -21,6 +21,7 @@ from ..reports import (
 )
 from ..reports.diff import RerunFn
 from ..reports.writer import write_text_atomically
+from ..results import RunResult
 from ..speclib import Spec, SpecError, load_spec
 
 __all__ = ["register"]
@@ -29,6 +30,8 @@ __all__ = ["register"]
 EXIT_REGRESSED = 1
 #: Exit status when the inputs cannot be read.
 EXIT_BAD_INPUT = 2
+#: Exit status of --require-certified when a product line is not certified (and nothing regressed).
+EXIT_NOT_CERTIFIED = 3
 
 
 def register(commands: Any) -> None:
@@ -45,6 +48,7 @@ def register(commands: Any) -> None:
 
     summary = actions.add_parser("summary", help="print each product line's verdict")
     summary.add_argument("results", type=Path, help="an output directory or one results.json")
+    _add_require_certified(summary)
     summary.set_defaults(handler=_summary)
 
     diff = actions.add_parser(
@@ -75,8 +79,21 @@ def register(commands: Any) -> None:
     )
     diff.add_argument("--markdown", type=Path, default=None, help="also write the diff as Markdown")
     diff.add_argument("--json", type=Path, default=None, help="also write the diff as JSON")
+    _add_require_certified(diff)
     _add_spec_dir(diff)
     diff.set_defaults(handler=_diff)
+
+
+def _add_require_certified(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--require-certified",
+        action="store_true",
+        help=f"also exit {EXIT_NOT_CERTIFIED} when a product line (of NEW) is not certified",
+    )
+
+
+def _uncertified(runs: Iterable[RunResult]) -> list[str]:
+    return [run.product["id"] for run in runs if not run.certified]
 
 
 def _non_negative(text: str) -> int:
@@ -125,6 +142,8 @@ def _summary(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print_summary(runs.values(), sys.stdout)
+    if args.require_certified and _uncertified(runs.values()):
+        return EXIT_NOT_CERTIFIED
     return 0
 
 
@@ -171,4 +190,10 @@ def _diff(args: argparse.Namespace) -> int:
         )
     if args.json:
         write_text_atomically(args.json, render_diff_json(result))
-    return EXIT_REGRESSED if result.regressed else 0
+    if result.regressed:
+        return EXIT_REGRESSED
+    uncertified = _uncertified(new[p] for p in products if p in new)
+    if args.require_certified and uncertified:
+        print(f"not certified: {', '.join(uncertified)}", file=sys.stderr)
+        return EXIT_NOT_CERTIFIED
+    return 0

@@ -112,6 +112,7 @@ class Property:
 class EnumMember:
     name: str
     value: int | None = None
+    itemsize: int | None = None
     note: str | None = None
 
 

@@ -1,0 +1,50 @@
+"""What every test of one run shares: the target, the spec, the product line, the settings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from . import __version__
+from .speclib import Spec
+from .target import Target
+from .transcript import Transcript
+
+__all__ = ["EXAMPLES", "SuiteContext"]
+
+#: Scenarios (hypothesis examples) run per test id; the plugin reads it into the results.
+EXAMPLES: Counter[str] = Counter()
+
+
+@dataclass(frozen=True)
+class SuiteContext:
+    target: Target
+    spec: Spec
+    product_id: str
+    profile: str
+    seed: int
+    adapter_spec: str | None = None  #: as given on the command line, for replay snippets
+    current_test: list[str] | None = None  #: [node id of the running test], set by the plugin
+
+    def supported(self, api_id: str) -> bool:
+        """Whether the API exists on this run's product line."""
+        return bool(self.spec.api(api_id).products[self.product_id])
+
+    def itemsize(self, dtype: str) -> int:
+        for member in self.spec.api("DataType").members:
+            if member.name == dtype and member.itemsize is not None:
+                return member.itemsize
+        raise KeyError(f"no itemsize for DataType.{dtype}")
+
+    def count_example(self) -> None:
+        if self.current_test:
+            EXAMPLES[self.current_test[0]] += 1
+
+    def new_transcript(self) -> Transcript:
+        header = (
+            f"# Replay against {self.target.name} {self.target.version} as product line {self.product_id}\n"
+            f"# (datadist-conformance {__version__}, profile {self.profile}, seed {self.seed})\n"
+            "from datadist_conformance import replay\n"
+            f"m, adapter = replay.target({self.target.name!r}, adapter={self.adapter_spec!r})"
+        )
+        return Transcript(self.target.name, header)

@@ -1,0 +1,404 @@
+"""The world of one test example: engines, caches, byte access and the transcript.
+
+A :class:`Scenario` creates engines the way users do (LLMConfig ->
+generate_options -> LLMDataDist.init -> cache_manager), performs every call on
+the target through its :class:`~.transcript.Transcript`, and turns deviations
+into :class:`~.checks.ConformanceFailure` (the clause is violated) or
+:class:`~.checks.PreconditionError` (the check could not be set up).
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import json
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from . import replay
+from .adapter import HostBuffer, LinkError
+from .checks import ConformanceFailure, PreconditionError
+
+if TYPE_CHECKING:
+    from .context import SuiteContext
+    from .speclib import Clause
+
+__all__ = [
+    "DEFAULT_DEVICE_POOL",
+    "DEFAULT_HOST_POOL",
+    "Cache",
+    "Engine",
+    "Layout",
+    "PoolSpec",
+    "Scenario",
+    "describe",
+]
+
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A memory-pool configuration: the JSON that mem_pool_cfg / host_mem_pool_cfg take."""
+
+    memory_size: int
+    page_shift: int | None = None
+
+    def json(self) -> str:
+        fields: dict[str, int] = {"memory_size": self.memory_size}
+        if self.page_shift is not None:
+            fields["page_shift"] = self.page_shift
+        return json.dumps(fields)
+
+    @property
+    def page_size(self) -> int:
+        return 1 << (16 if self.page_shift is None else self.page_shift)
+
+
+#: The pools most tests run on: roomy, with small pages so that many small caches fit.
+DEFAULT_DEVICE_POOL = PoolSpec(16 << 20, 12)
+DEFAULT_HOST_POOL = PoolSpec(16 << 20, 12)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a cache's bytes are arranged: num_tensors tensors, batch slices along dimension 0."""
+
+    num_tensors: int
+    shape: tuple[int, ...]
+    itemsize: int
+
+    @property
+    def tensor_bytes(self) -> int:
+        return math.prod(self.shape) * self.itemsize
+
+    @property
+    def batch(self) -> int:
+        return self.shape[0]
+
+    @property
+    def slice_bytes(self) -> int:
+        """Bytes of one batch index (one block of a blocks cache) in one tensor."""
+        return self.tensor_bytes // self.batch
+
+
+@dataclass
+class Cache:
+    """A cache of the target with the layout the suite gave it."""
+
+    raw: Any
+    layout: Layout
+
+
+@dataclass
+class Engine:
+    """An initialised LLMDataDist and its CacheManager."""
+
+    datadist: Any
+    cache_manager: Any
+    role: str
+    cluster_id: int
+    address: tuple[str, int]
+    linked_to: list[Engine] = field(default_factory=list)
+
+
+class Scenario:
+    """Everything one example does to the target, recorded for replay."""
+
+    def __init__(self, ctx: SuiteContext, clause: Clause | None = None) -> None:
+        self.ctx = ctx
+        self.clause = clause
+        ctx.count_example()
+        self.m = ctx.target.module
+        self.adapter = ctx.target.adapter
+        self.t = ctx.new_transcript()
+        self.t.bind(self.m, "m")
+        self.t.bind(self.adapter, "adapter")
+        self.engines: list[Engine] = []
+        self._buffers: list[HostBuffer] = []
+        self._shared: Engine | None = None
+
+    def __enter__(self) -> Scenario:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- target names -----------------------------------------------------------------------------
+
+    def enum(self, enum_name: str, member: str) -> Any:
+        value = getattr(getattr(self.m, enum_name), member)
+        self.t.bind(value, f"m.{enum_name}.{member}")
+        return value
+
+    def new(self, class_name: str, *args: Any, **kwargs: Any) -> Any:
+        """``m.<class_name>(*args, **kwargs)``, recorded."""
+        return self.t.invoke(f"m.{class_name}", getattr(self.m, class_name), args, kwargs)
+
+    def exception_types(self, names: Sequence[str]) -> tuple[type[BaseException], ...]:
+        return tuple(
+            self.m.LLMException if n == "LLMException" else getattr(builtins, n) for n in names
+        )
+
+    # -- engines ----------------------------------------------------------------------------------
+
+    def engine(
+        self,
+        role: str = "PROMPT",
+        *,
+        device_pool: PoolSpec | None = DEFAULT_DEVICE_POOL,
+        host_pool: PoolSpec | None = None,
+        sync_kv_timeout: int | None = None,
+    ) -> Engine:
+        """An initialised engine in CacheManager mode; a failure here is a PreconditionError."""
+        number = next(_ids)
+        cluster_id = 7000 + number
+        address = ("127.0.0.1", 20000 + number % 30000)
+        try:
+            config = self.new("LLMConfig")
+            self.t.set(config, "device_id", 0)
+            self.t.set(config, "enable_cache_manager", True)
+            if device_pool is not None:
+                self.t.set(config, "mem_pool_cfg", device_pool.json())
+            if host_pool is not None:
+                self.t.set(config, "host_mem_pool_cfg", host_pool.json())
+            if sync_kv_timeout is not None:
+                self.t.set(config, "sync_kv_timeout", sync_kv_timeout)
+            if role == "PROMPT":
+                self.t.set(config, "listen_ip_info", f"{address[0]}:{address[1]}")
+            options = dict(self.t.call(config, "generate_options"))
+            options.update(self.adapter.init_options(self.ctx.product_id))
+            literal = self.t.render(options)
+            self.t.add(f"{self.t.name(options, 'options')} = {literal}")
+            datadist = self.new("LLMDataDist", self.enum("LLMRole", role), cluster_id)
+            engine = Engine(datadist, None, role, cluster_id, address)
+            self.engines.append(engine)
+            self.t.call(datadist, "init", options)
+            engine.cache_manager = self.t.get(datadist, "cache_manager", prefix="cm")
+        except Exception as exc:
+            raise PreconditionError(
+                f"starting a {role} engine", describe(exc), self.t.source()
+            ) from exc
+        return engine
+
+    def shared_engine(self, *, sync_kv_timeout: int | None = None) -> Engine:
+        """One PROMPT engine with the default pools, reused by every call of this scenario.
+
+        ``sync_kv_timeout`` applies when this call creates it.
+        """
+        if self._shared is None:
+            self._shared = self.engine(host_pool=DEFAULT_HOST_POOL, sync_kv_timeout=sync_kv_timeout)
+        return self._shared
+
+    def decoder_linked_to(self, prompt: Engine, **engine_options: Any) -> Engine:
+        """A DECODER engine linked to ``prompt`` through the adapter."""
+        decoder = self.engine("DECODER", **engine_options)
+        self.t.add(
+            f"adapter.link({self.t.render(decoder.datadist)}, {prompt.cluster_id}, {prompt.address!r})"
+        )
+        try:
+            self.adapter.link(decoder.datadist, prompt.cluster_id, prompt.address)
+        except (LinkError, Exception) as exc:
+            raise PreconditionError(
+                "linking a DECODER to the PROMPT", describe(exc), self.t.source()
+            ) from exc
+        decoder.linked_to.append(prompt)
+        return decoder
+
+    def close(self) -> None:
+        """Unlink and finalize every engine, newest first; never raises."""
+        for engine in reversed(self.engines):
+            for prompt in engine.linked_to:
+                with suppress(Exception):  # cleanup goes on whatever the target does
+                    self.adapter.unlink(engine.datadist, prompt.cluster_id, prompt.address)
+            with suppress(Exception):
+                engine.datadist.finalize()
+        self.engines.clear()
+
+    # -- caches -----------------------------------------------------------------------------------
+
+    def layout(self, num_tensors: int, shape: Sequence[int], dtype: str = "DT_UINT8") -> Layout:
+        return Layout(num_tensors, tuple(shape), self.ctx.itemsize(dtype))
+
+    def desc(self, layout: Layout, dtype: str = "DT_UINT8", placement: str = "DEVICE") -> Any:
+        return self.new(
+            "CacheDesc",
+            layout.num_tensors,
+            list(layout.shape),
+            self.enum("DataType", dtype),
+            self.enum("Placement", placement),
+        )
+
+    def key(self, cluster_id: int, req_id: int, model_id: int = 0) -> Any:
+        return self.new("CacheKey", cluster_id, req_id, model_id)
+
+    def allocate(
+        self,
+        engine: Engine,
+        layout: Layout,
+        keys: Sequence[Any] = (),
+        *,
+        dtype: str = "DT_UINT8",
+        placement: str = "DEVICE",
+        checked: bool = False,
+    ) -> Cache:
+        """allocate_cache; a failure is a PreconditionError unless ``checked`` (then a failure)."""
+        desc = self.desc(layout, dtype, placement)
+        call = self.expect_ok if checked else self.setup
+        return Cache(call(engine.cache_manager, "allocate_cache", desc, list(keys)), layout)
+
+    def allocate_blocks(
+        self,
+        engine: Engine,
+        layout: Layout,
+        blocks_key: Any = None,
+        *,
+        dtype: str = "DT_UINT8",
+        checked: bool = False,
+    ) -> Cache:
+        desc = self.desc(layout, dtype, "DEVICE")
+        call = self.expect_ok if checked else self.setup
+        args = (desc,) if blocks_key is None else (desc, blocks_key)
+        return Cache(call(engine.cache_manager, "allocate_blocks_cache", *args), layout)
+
+    def cpu_cache(self, layout: Layout, dtype: str = "DT_UINT8") -> Cache:
+        """A HOST cache over suite-owned memory (Cache.create_cpu_cache), for swap_blocks."""
+        addresses = []
+        for _ in range(layout.num_tensors):
+            buffer = self.adapter.host_buffer(layout.tensor_bytes)
+            self._buffers.append(buffer)
+            name = self.t.name(buffer, "buf")
+            self.t.add(f"{name} = adapter.host_buffer({layout.tensor_bytes})")
+            self.t.bind(buffer.address, f"{name}.address")
+            addresses.append(buffer.address)
+        desc = self.desc(layout, dtype, "HOST")
+        cache_class = self.m.Cache
+        raw = self.t.invoke(
+            "m.Cache.create_cpu_cache", cache_class.create_cpu_cache, (desc, addresses)
+        )
+        return Cache(raw, layout)
+
+    # -- bytes ------------------------------------------------------------------------------------
+
+    def fill(self, cache: Cache, seed: int) -> list[bytearray]:
+        """Write a distinct pattern into every tensor; returns the model of its bytes."""
+        layout = cache.layout
+        self.t.add(
+            f"replay.fill(adapter, {self.t.render(cache.raw)}, {layout.tensor_bytes}, {layout.num_tensors}, {seed})"
+        )
+        try:
+            written = replay.fill(
+                self.adapter, cache.raw, layout.tensor_bytes, layout.num_tensors, seed
+            )
+        except Exception as exc:
+            raise PreconditionError(
+                "writing a cache through the adapter", describe(exc), self.t.source()
+            ) from exc
+        return [bytearray(data) for data in written]
+
+    def read(self, cache: Cache) -> list[bytes]:
+        """The current bytes of every tensor of ``cache``."""
+        layout = cache.layout
+        try:
+            return [
+                self.adapter.read(cache.raw, t, 0, layout.tensor_bytes)
+                for t in range(layout.num_tensors)
+            ]
+        except Exception as exc:
+            raise PreconditionError(
+                "reading a cache through the adapter", describe(exc), self.t.source()
+            ) from exc
+
+    # -- checked calls ----------------------------------------------------------------------------
+
+    def setup(self, obj: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        """A call the check needs to succeed; its failure is a PreconditionError (outcome error)."""
+        try:
+            return self.t.call(obj, method, *args, **kwargs)
+        except Exception as exc:
+            call = f"{self.t.render(obj)}.{method}({self.t.render_args(args, kwargs)})"
+            raise PreconditionError(call, describe(exc), self.t.source()) from exc
+
+    def expect_ok(self, obj: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        """A call the clause says succeeds."""
+        call = f"{self.t.render(obj)}.{method}({self.t.render_args(args, kwargs)})"
+        try:
+            return self.t.call(obj, method, *args, **kwargs)
+        except Exception as exc:
+            self.fail(call=call, expected="the call succeeds", observed=f"raised {describe(exc)}")
+
+    def expect_raises(
+        self, exceptions: Sequence[str], obj: Any, method: str, *args: Any, **kwargs: Any
+    ) -> BaseException:
+        """A call the clause says raises one of ``exceptions`` (names; LLMException is the target's)."""
+        call = f"{self.t.render(obj)}.{method}({self.t.render_args(args, kwargs)})"
+        return self.expect_raises_from(
+            exceptions, call, lambda: self.t.call(obj, method, *args, **kwargs)
+        )
+
+    def expect_raises_from(
+        self, exceptions: Sequence[str], call: str, action: Any
+    ) -> BaseException:
+        wanted = " or ".join(exceptions)
+        try:
+            result = action()
+        except self.exception_types(exceptions) as exc:
+            return exc
+        except Exception as exc:
+            self.fail(call=call, expected=f"raises {wanted}", observed=f"raised {describe(exc)}")
+        self.fail(
+            call=call,
+            expected=f"raises {wanted}",
+            observed=f"returned {self.t.render(result)} (no exception)",
+        )
+
+    def expect_set(self, obj: Any, attribute: str, value: Any) -> None:
+        """An assignment the clause says is accepted."""
+        call = f"{self.t.render(obj)}.{attribute} = {self.t.render(value)}"
+        try:
+            self.t.set(obj, attribute, value)
+        except Exception as exc:
+            self.fail(
+                call=call, expected="the assignment is accepted", observed=f"raised {describe(exc)}"
+            )
+
+    def expect_set_raises(
+        self, exceptions: Sequence[str], obj: Any, attribute: str, value: Any
+    ) -> BaseException:
+        """An assignment the clause says is rejected with one of ``exceptions``."""
+        call = f"{self.t.render(obj)}.{attribute} = {self.t.render(value)}"
+        return self.expect_raises_from(exceptions, call, lambda: self.t.set(obj, attribute, value))
+
+    def check(self, ok: bool, *, expected: str, observed: str, call: str = "") -> None:
+        if not ok:
+            self.fail(call=call, expected=expected, observed=observed)
+
+    def fail(self, *, call: str, expected: str, observed: str) -> NoReturn:
+        clause_id = self.clause.id if self.clause else "?"
+        text = self.clause.text.en if self.clause else ""
+        raise ConformanceFailure(
+            clause_id, text, call or "(see replay)", expected, observed, self.t.source()
+        )
+
+    @contextmanager
+    def delayed(self, operation: str, milliseconds: int) -> Iterator[None]:
+        """The adapter's fault injection, recorded as a ``with`` block."""
+        self.t.begin_block(f"with adapter.delay({operation!r}, {milliseconds}):")
+        try:
+            with self.adapter.delay(operation, milliseconds):
+                yield
+        finally:
+            self.t.end_block()
+
+
+def describe(exc: BaseException) -> str:
+    """An exception in one line, with its status_code when it has one."""
+    status = getattr(exc, "status_code", None)
+    suffix = f" [status_code={status!r}]" if status is not None else ""
+    text = str(exc).replace("\n", " ")
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return f"{type(exc).__name__}: {text}{suffix}"

@@ -1,0 +1,149 @@
+"""Every hypothesis strategy of the suite, and the catalogue of wrongly-typed values.
+
+Strategies are small and keyword-only; callers label every draw
+(``data.draw(layouts(), label="layout")``) so that a falsifying example reads
+as a list of named choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from hypothesis import strategies as st
+
+from .typecheck import admits
+
+if TYPE_CHECKING:
+    from .harness import Layout, Scenario
+    from .speclib import Param
+
+__all__ = [
+    "DTYPES",
+    "block_copy_maps",
+    "layouts",
+    "seeds",
+    "swap_maps",
+    "wrong_values",
+]
+
+#: Data types the suite builds caches from (fixed-size ones only).
+DTYPES = ("DT_UINT8", "DT_INT8", "DT_FLOAT16", "DT_BF16", "DT_INT32", "DT_FLOAT", "DT_INT64")
+
+
+def seeds() -> st.SearchStrategy[int]:
+    return st.integers(min_value=0, max_value=2**31 - 1)
+
+
+@st.composite
+def layouts(
+    draw: st.DrawFn,
+    *,
+    itemsize_of: Any,
+    max_tensors: int = 3,
+    min_batch: int = 1,
+    max_batch: int = 4,
+    max_row_elements: int = 48,
+) -> tuple[Layout, str]:
+    """A cache layout [batch, elements] and its dtype; ``itemsize_of`` maps dtype -> bytes."""
+    from .harness import Layout
+
+    dtype = draw(st.sampled_from(DTYPES))
+    num_tensors = draw(st.integers(1, max_tensors))
+    batch = draw(st.integers(min_batch, max_batch))
+    elements = draw(st.integers(1, max_row_elements))
+    return Layout(num_tensors, (batch, elements), itemsize_of(dtype)), dtype
+
+
+@st.composite
+def block_copy_maps(draw: st.DrawFn, *, num_blocks: int) -> dict[int, list[int]]:
+    """{source block: [destination blocks]}, sources disjoint from every destination.
+
+    The document does not order copies, so maps that read a block another entry
+    writes (or write one block twice) would have several right answers; the
+    suite never draws them.
+    """
+    blocks = draw(st.permutations(range(num_blocks)), label="block order")
+    num_sources = draw(st.integers(1, max(1, num_blocks // 2)), label="number of sources")
+    sources, free = blocks[:num_sources], list(blocks[num_sources:])
+    mapping: dict[int, list[int]] = {}
+    for source in sources:
+        if not free:
+            break
+        count = draw(st.integers(1, len(free)), label=f"destinations of {source}")
+        mapping[source], free = free[:count], free[count:]
+    return mapping or {blocks[0]: [blocks[-1]]}
+
+
+@st.composite
+def swap_maps(draw: st.DrawFn, *, source_blocks: int, destination_blocks: int) -> dict[int, int]:
+    """{source block: destination block}, destinations distinct."""
+    size = draw(st.integers(1, min(source_blocks, destination_blocks)), label="blocks to swap")
+    sources = draw(st.permutations(range(source_blocks)), label="sources")[:size]
+    destinations = draw(st.permutations(range(destination_blocks)), label="destinations")[:size]
+    return dict(zip(sources, destinations, strict=True))
+
+
+def wrong_values(
+    s: Scenario, param: Param, *, none_excluded: bool = False
+) -> list[tuple[str, Any]]:
+    """Values whose type ``param``'s type expression does not admit: (description, value).
+
+    The catalogue mixes builtins, containers with a wrong element, and objects of
+    the target's own classes used in the wrong place. Values a reader could
+    argue either way are left out: bool for int, a tuple for a List, None where
+    the default is None.
+    """
+    candidates = _catalogue(s)
+    result = []
+    for label, value in candidates:
+        if value is None and (none_excluded or param.default == "None"):
+            continue
+        if admits(value, param.type, s.m, lenient_sequences=True) is False:
+            result.append((label, value))
+    return result
+
+
+def _catalogue(s: Scenario) -> list[tuple[str, Any]]:
+    sentinel = object()
+    s.t.bind(sentinel, "object()")
+    m = s.m
+    own: list[tuple[str, Any]] = []
+    builders: list[tuple[str, Callable[[], Any]]] = [
+        ("a CacheKey", lambda: s.new("CacheKey", 1, 2)),
+        ("a BlocksCacheKey", lambda: s.new("BlocksCacheKey", 1)),
+        ("a CacheKeyByIdAndIndex", lambda: s.new("CacheKeyByIdAndIndex", 1, 2, 0)),
+        ("a CacheDesc", lambda: s.new("CacheDesc", 1, [1, 4], s.enum("DataType", "DT_UINT8"))),
+        ("an LLMConfig", lambda: s.new("LLMConfig")),
+    ]
+    for label, build in builders:
+        try:
+            own.append((label, build()))
+        except Exception:
+            continue
+    wrong_key = own[1][1] if len(own) > 1 else sentinel
+    return [
+        ("None", None),
+        ("an int", 7),
+        ("a negative int", -3),
+        ("a float", 1.5),
+        ("a str", "x"),
+        ("a numeric str", "1"),
+        ("bytes", b"x"),
+        ("an object()", sentinel),
+        ("a set", {1, 2}),
+        ("an empty dict", {}),
+        ("a dict of str", {"a": "b"}),
+        ("a dict with a str key", {"a": [1]}),
+        ("a dict with a float value", {1: 1.5}),
+        ("a dict with a str in its list", {1: [2, "x"]}),
+        ("a list of str", ["x"]),
+        ("a list with None", [None]),
+        ("a list with a float", [1.5]),
+        ("a tuple of str", ("x",)),
+        ("an enum member of another enum", s.enum("Placement", "HOST")),
+        ("a DataType member", s.enum("DataType", "DT_UINT8")),
+        ("the LLMRole enum class", m.LLMRole),
+        *own,
+        ("a list holding a BlocksCacheKey", [wrong_key]),
+    ]

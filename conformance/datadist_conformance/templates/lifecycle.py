@@ -1,0 +1,365 @@
+"""Lifecycle: references and their release, keys, pools, timeouts.
+
+Memory release is observed through capacity: a pool of four pages holds one
+three-page cache but not two, so "the memory came back" means a second
+three-page cache now fits. Each check first confirms that the pool does refuse
+the second cache; a target whose pool never runs out cannot show a release,
+and the check is reported untestable (allocate_cache.pool.capacity fails then).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from hypothesis import strategies as st
+
+from ..checks import untestable
+from ..harness import Cache, Engine, Layout, PoolSpec, Scenario, describe
+from ..recipes import recipe_for
+from ..speclib import Clause
+from ..strategies import layouts, seeds
+from . import template
+
+_req_ids = itertools.count(20_000)
+
+PAGE_SHIFT = 12
+PAGE = 1 << PAGE_SHIFT
+TIGHT_POOL = PoolSpec(4 * PAGE, PAGE_SHIFT)
+BIG = Layout(1, (1, 3 * PAGE), 1)  # three pages: one fits the tight pool, two do not
+UINT64_MAX = 2**64 - 1
+
+
+def _fits(s: Scenario, engine: Engine, allocate: str = "allocate_cache") -> bool:
+    """Whether one more BIG cache fits; the attempt is released again when it does."""
+    s.t.comment("does a second three-page cache fit?")
+    desc = s.desc(BIG)
+    try:
+        cache = s.t.call(engine.cache_manager, allocate, desc)
+    except Exception:
+        return False
+    release = (
+        "deallocate_blocks_cache" if allocate == "allocate_blocks_cache" else "deallocate_cache"
+    )
+    s.setup(engine.cache_manager, release, cache)
+    return True
+
+
+def _require_capacity(s: Scenario, engine: Engine, allocate: str = "allocate_cache") -> None:
+    if _fits(s, engine, allocate):
+        untestable(
+            "the pool held two three-page caches in four pages of memory_size, so a release "
+            "cannot be observed (see allocate_cache.pool.capacity)"
+        )
+
+
+def _expect_released(s: Scenario, engine: Engine, after: str) -> None:
+    s.check(
+        _fits(s, engine),
+        call="allocate_cache(three-page CacheDesc)",
+        expected=f"fits: the first cache's memory returned to the pool after {after}",
+        observed="the allocation failed: the memory was not released",
+    )
+
+
+def _expect_held(s: Scenario, engine: Engine, after: str) -> None:
+    s.check(
+        not _fits(s, engine),
+        call="allocate_cache(three-page CacheDesc)",
+        expected=f"does not fit: the cache is still referenced after {after}",
+        observed="the allocation succeeded: the memory was released too early",
+    )
+
+
+def _slice_layout(layout: Layout) -> Layout:
+    return Layout(layout.num_tensors, (1, *layout.shape[1:]), layout.itemsize)
+
+
+def _pull(s: Scenario, decoder: Engine, key: Any, layout: Layout, dtype: str) -> list[bytes]:
+    """Pull ``key`` into a fresh one-batch cache on the decoder; returns its bytes per tensor."""
+    target = s.allocate(decoder, _slice_layout(layout), dtype=dtype)
+    s.expect_ok(decoder.cache_manager, "pull_cache", key, target.raw, 0)
+    return s.read(target)
+
+
+def _expect_slice(
+    s: Scenario, pulled: list[bytes], model: list[bytearray], layout: Layout, index: int, what: str
+) -> None:
+    size = layout.slice_bytes
+    expected = [bytes(tensor[index * size : (index + 1) * size]) for tensor in model]
+    wrong = [t for t, (got, want) in enumerate(zip(pulled, expected, strict=True)) if got != want]
+    s.check(
+        not wrong,
+        call=f"pull_cache({what})",
+        expected=f"the bytes of batch index {index} in every tensor",
+        observed=f"other bytes in tensors {wrong}" + _which_slice(pulled, model, layout),
+    )
+
+
+def _which_slice(pulled: list[bytes], model: list[bytearray], layout: Layout) -> str:
+    size = layout.slice_bytes
+    for index in range(layout.batch):
+        if pulled and pulled[0] == bytes(model[0][index * size : (index + 1) * size]):
+            return f" (they are batch index {index}'s)"
+    return ""
+
+
+@template("deferred_release", family="lifecycle")
+def deferred_release(s: Scenario, clause: Clause, data: Any) -> None:
+    for first, second in (
+        ("deallocate_cache", "remove_cache_key"),
+        ("remove_cache_key", "deallocate_cache"),
+    ):
+        engine = s.engine(device_pool=TIGHT_POOL)
+        key = s.key(engine.cluster_id, next(_req_ids))
+        cache = s.allocate(engine, BIG, [key])
+        _require_capacity(s, engine)
+        release = {"deallocate_cache": cache.raw, "remove_cache_key": key}
+        s.setup(engine.cache_manager, first, release[first])
+        _expect_held(s, engine, first)
+        s.setup(engine.cache_manager, second, release[second])
+        _expect_released(s, engine, f"{first} and {second}")
+
+
+@template("releases_reference", family="lifecycle")
+def releases_reference(s: Scenario, clause: Clause, data: Any) -> None:
+    via = clause.params["via"]
+    other = "remove_cache_key" if via == "deallocate_cache" else "deallocate_cache"
+    engine = s.engine(device_pool=TIGHT_POOL)
+    key = s.key(engine.cluster_id, next(_req_ids))
+    cache = s.allocate(engine, BIG, [key])
+    _require_capacity(s, engine)
+    release = {"deallocate_cache": cache.raw, "remove_cache_key": key}
+    s.setup(engine.cache_manager, other, release[other])
+    s.expect_ok(engine.cache_manager, via, release[via])
+    _expect_released(s, engine, f"{other}, then {via}")
+
+
+@template("deferred_release_keeps_data", family="lifecycle", uses_hypothesis=True)
+def deferred_release_keeps_data(s: Scenario, clause: Clause, data: Any) -> None:
+    layout, dtype = data.draw(layouts(itemsize_of=s.ctx.itemsize, max_batch=3), label="layout")
+    prompt = s.engine()
+    decoder = s.decoder_linked_to(prompt)
+    keys = [s.key(prompt.cluster_id, next(_req_ids)) for _ in range(layout.batch)]
+    cache = s.allocate(prompt, layout, keys, dtype=dtype)
+    model = s.fill(cache, data.draw(seeds(), label="seed"))
+    s.expect_ok(prompt.cache_manager, "deallocate_cache", cache.raw)
+    order = data.draw(st.permutations(range(layout.batch)), label="pull order")
+    for index in order:
+        pulled = _pull(s, decoder, keys[index], layout, dtype)
+        _expect_slice(
+            s, pulled, model, layout, index, f"key of batch index {index}, after deallocate_cache"
+        )
+    # And the memory comes back once the last key is pulled.
+    tight = s.engine(device_pool=TIGHT_POOL)
+    tight_decoder = s.decoder_linked_to(tight)
+    key = s.key(tight.cluster_id, next(_req_ids))
+    big = s.allocate(tight, BIG, [key])
+    _require_capacity(s, tight)
+    s.setup(tight.cache_manager, "deallocate_cache", big.raw)
+    _pull(s, tight_decoder, key, BIG, "DT_UINT8")
+    _expect_released(s, tight, "deallocate_cache and a pull of its only key")
+
+
+@template("key_released_by_transfer", family="lifecycle")
+def key_released_by_transfer(s: Scenario, clause: Clause, data: Any) -> None:
+    prompt = s.engine(device_pool=TIGHT_POOL)
+    decoder = s.decoder_linked_to(prompt)
+    key = s.key(prompt.cluster_id, next(_req_ids))
+    cache = s.allocate(prompt, BIG, [key])
+    _require_capacity(s, prompt)
+    s.setup(prompt.cache_manager, "deallocate_cache", cache.raw)
+    _pull(s, decoder, key, BIG, "DT_UINT8")
+    _expect_released(s, prompt, "deallocate_cache and a successful pull_cache of the key")
+    target = s.allocate(decoder, BIG)
+    s.expect_raises(["LLMException"], decoder.cache_manager, "pull_cache", key, target.raw, 0)
+
+
+@template("not_pullable_after_remove", family="lifecycle")
+def not_pullable_after_remove(s: Scenario, clause: Clause, data: Any) -> None:
+    prompt = s.engine()
+    decoder = s.decoder_linked_to(prompt)
+    layout = Layout(1, (2, 64), 1)
+    keys = [s.key(prompt.cluster_id, next(_req_ids)) for _ in range(2)]
+    s.allocate(prompt, layout, keys)
+    s.setup(prompt.cache_manager, "remove_cache_key", keys[0])
+    target = s.allocate(decoder, _slice_layout(layout))
+    s.expect_raises(
+        list(clause.params["exceptions"]),
+        decoder.cache_manager,
+        "pull_cache",
+        keys[0],
+        target.raw,
+        0,
+    )
+
+
+@template("releases_memory", family="lifecycle")
+def releases_memory(s: Scenario, clause: Clause, data: Any) -> None:
+    allocate, release = clause.params["allocate"], clause.params["release"]
+    engine = s.engine(device_pool=TIGHT_POOL)
+    cache = s.setup(engine.cache_manager, allocate, s.desc(BIG))
+    _require_capacity(s, engine, allocate)
+    s.expect_ok(engine.cache_manager, release, cache)
+    s.check(
+        _fits(s, engine, allocate),
+        call=f"{allocate}(three-page CacheDesc)",
+        expected=f"fits: {release} returned the first cache's memory",
+        observed="the allocation failed: the memory was not released",
+    )
+
+
+@template("noop_when_absent", family="lifecycle")
+def noop_when_absent(s: Scenario, clause: Clause, data: Any) -> None:
+    name = s.ctx.spec.api(clause.api_id).name
+    engine = s.shared_engine()
+    cm = engine.cache_manager
+    layout = Layout(1, (2, 16), 1)
+    if name == "deallocate_cache":
+        cache = s.allocate(engine, layout)
+        s.setup(cm, "deallocate_cache", cache.raw)
+        result = s.expect_ok(cm, "deallocate_cache", cache.raw)
+    elif name == "deallocate_blocks_cache":
+        cache = s.allocate_blocks(engine, layout)
+        s.setup(cm, "deallocate_blocks_cache", cache.raw)
+        result = s.expect_ok(cm, "deallocate_blocks_cache", cache.raw)
+    elif name == "remove_cache_key":
+        s.t.comment("a key that was never bound")
+        result = s.expect_ok(cm, "remove_cache_key", s.key(engine.cluster_id, next(_req_ids)))
+        s.check(
+            result is None,
+            call="remove_cache_key(unbound key)",
+            expected="None",
+            observed=repr(result),
+        )
+        key = s.key(engine.cluster_id, next(_req_ids))
+        s.allocate(engine, layout, [key])
+        s.setup(cm, "remove_cache_key", key)
+        result = s.expect_ok(cm, "remove_cache_key", key)
+    else:
+        raise AssertionError(f"noop_when_absent has no case for {clause.api_id}")
+    s.check(
+        result is None, call=f"{name}(already released)", expected="None", observed=repr(result)
+    )
+
+
+@template("requires_pool", family="lifecycle")
+def requires_pool(s: Scenario, clause: Clause, data: Any) -> None:
+    engine = s.engine(device_pool=None, host_pool=None)
+    layout = Layout(1, (2, 16), 1)
+    for placement in ("DEVICE", "HOST"):
+        s.t.comment(f"no memory pool is configured; {placement} placement")
+        s.expect_raises(
+            list(clause.params["exceptions"]),
+            engine.cache_manager,
+            clause.params["allocate"],
+            s.desc(layout, placement=placement),
+        )
+
+
+@template("pool_exhaustion", family="lifecycle")
+def pool_exhaustion(s: Scenario, clause: Clause, data: Any) -> None:
+    pool = PoolSpec(8 * PAGE, PAGE_SHIFT)
+    engine = s.engine(device_pool=pool)
+    live: list[tuple[Cache, list[bytearray]]] = []
+    failure: BaseException | None = None
+    for attempt in range(4):  # 4 x 3 pages > 8 pages
+        desc = s.desc(BIG)
+        try:
+            raw = s.t.call(engine.cache_manager, "allocate_cache", desc)
+        except Exception as exc:
+            failure = exc
+            break
+        cache = Cache(raw, BIG)
+        live.append((cache, s.fill(cache, attempt) if s.ctx.target.has("bytes") else []))
+    s.check(
+        failure is not None,
+        call="allocate_cache(three-page CacheDesc) x 4 on an eight-page pool",
+        expected="an allocation fails once the pool is full",
+        observed="all four allocations succeeded (12 pages from an 8-page pool)",
+    )
+    assert failure is not None
+    s.check(
+        isinstance(failure, tuple(s.exception_types(clause.params["exceptions"]))),
+        call="allocate_cache on a full pool",
+        expected=" or ".join(clause.params["exceptions"]),
+        observed=describe(failure),
+    )
+    for cache, model in live:
+        if model:
+            s.check(
+                [bytes(m) for m in model] == s.read(cache),
+                call="reading a live cache after the failed allocation",
+                expected="its bytes are intact",
+                observed="they changed",
+            )
+
+
+@template("placeholder_key", family="lifecycle", uses_hypothesis=True)
+def placeholder_key(s: Scenario, clause: Clause, data: Any) -> None:
+    layout, dtype = data.draw(
+        layouts(itemsize_of=s.ctx.itemsize, min_batch=2, max_batch=4), label="layout"
+    )
+    pattern = data.draw(
+        st.lists(st.booleans(), min_size=layout.batch, max_size=layout.batch).filter(
+            lambda p: any(p) and not all(p)
+        ),
+        label="placeholder at batch index",
+    )
+    prompt = s.engine()
+    decoder = s.decoder_linked_to(prompt)
+    keys = [
+        s.key(prompt.cluster_id, UINT64_MAX)
+        if placeholder
+        else s.key(prompt.cluster_id, next(_req_ids))
+        for placeholder in pattern
+    ]
+    cache = s.allocate(prompt, layout, keys, dtype=dtype, checked=True)
+    model = s.fill(cache, data.draw(seeds(), label="seed"))
+    for index, placeholder in enumerate(pattern):
+        if not placeholder:
+            pulled = _pull(s, decoder, keys[index], layout, dtype)
+            _expect_slice(
+                s, pulled, model, layout, index, f"key {index} of {pattern} (True = placeholder)"
+            )
+
+
+@template("trailing_keys_omitted", family="lifecycle")
+def trailing_keys_omitted(s: Scenario, clause: Clause, data: Any) -> None:
+    engine = s.shared_engine()
+    for batch in (2, 3, 4):
+        for given in range(1, batch):
+            keys = [s.key(engine.cluster_id, next(_req_ids)) for _ in range(given)]
+            s.t.comment(f"batch size {batch}, keys for the first {given} indices")
+            s.allocate(engine, Layout(1, (batch, 8), 1), keys, checked=True)
+
+
+@template("duplicate_keys_last_wins", family="lifecycle", uses_hypothesis=True)
+def duplicate_keys_last_wins(s: Scenario, clause: Clause, data: Any) -> None:
+    layout, dtype = data.draw(
+        layouts(itemsize_of=s.ctx.itemsize, min_batch=2, max_batch=4), label="layout"
+    )
+    first = data.draw(st.integers(0, layout.batch - 2), label="first occurrence")
+    last = data.draw(st.integers(first + 1, layout.batch - 1), label="last occurrence")
+    prompt = s.engine()
+    decoder = s.decoder_linked_to(prompt)
+    duplicate = s.key(prompt.cluster_id, next(_req_ids))
+    keys = [
+        duplicate if i in (first, last) else s.key(prompt.cluster_id, next(_req_ids))
+        for i in range(layout.batch)
+    ]
+    cache = s.allocate(prompt, layout, keys, dtype=dtype, checked=True)
+    model = s.fill(cache, data.draw(seeds(), label="seed"))
+    pulled = _pull(s, decoder, duplicate, layout, dtype)
+    _expect_slice(
+        s, pulled, model, layout, last, f"the key repeated at batch indices {first} and {last}"
+    )
+
+
+@template("timeout", family="lifecycle")
+def timeout(s: Scenario, clause: Clause, data: Any) -> None:
+    operation = s.ctx.spec.api(clause.api_id).name
+    s.shared_engine(sync_kv_timeout=50)
+    call = recipe_for(clause.api_id)(s)
+    with s.delayed(operation, 300):
+        call.expect_raises(s, list(clause.params["exceptions"]))

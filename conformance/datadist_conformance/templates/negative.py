@@ -1,0 +1,191 @@
+"""Negative inputs: wrong types, None, mismatches, out-of-range values and indices, bad key lists."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from ..harness import Cache, Layout, Scenario
+from ..recipes import recipe_for
+from ..speclib import Clause
+from ..strategies import wrong_values
+from . import template
+
+_req_ids = itertools.count(10_000)
+
+
+@template("raises_on_wrong_type", family="negative")
+def raises_on_wrong_type(s: Scenario, clause: Clause, data: Any) -> None:
+    api = s.ctx.spec.api(clause.api_id)
+    assert api.signature is not None
+    exceptions = list(clause.params["exceptions"])
+    for param in api.signature.params:
+        for _label, value in wrong_values(
+            s, param, none_excluded=bool(clause.params.get("none_excluded"))
+        ):
+            call = recipe_for(api.id)(s)
+            args = {**call.args, param.name: value}
+            call.expect_raises(s, exceptions, args)
+
+
+@template("raises_on_none", family="negative")
+def raises_on_none(s: Scenario, clause: Clause, data: Any) -> None:
+    api = s.ctx.spec.api(clause.api_id)
+    assert api.signature is not None
+    for param in api.signature.params:
+        call = recipe_for(api.id)(s)
+        call.expect_raises(s, list(clause.params["exceptions"]), {**call.args, param.name: None})
+
+
+def _unchanged(s: Scenario, cache: Cache, before: list[bytes] | list[bytearray], call: str) -> None:
+    if not s.ctx.target.has("bytes"):
+        return
+    after = s.read(cache)
+    changed = [
+        t for t, (old, new) in enumerate(zip(before, after, strict=True)) if bytes(old) != new
+    ]
+    s.check(
+        not changed,
+        call=call,
+        expected="nothing is written",
+        observed=f"tensors {changed} of the destination changed",
+    )
+
+
+@template("raises_on_mismatch", family="negative")
+def raises_on_mismatch(s: Scenario, clause: Clause, data: Any) -> None:
+    engine = s.shared_engine()
+    exceptions = list(clause.params["exceptions"])
+    base = Layout(1, (4, 32), 1)
+    mismatched = {
+        "num_tensors": Layout(2, (4, 32), 1),
+        "block_size": Layout(1, (4, 64), 1),
+    }
+    for difference in clause.params["differ"]:
+        other = mismatched[difference]
+        for device_layout, host_layout in ((base, other), (other, base)):
+            device = s.allocate_blocks(engine, device_layout)
+            host = s.cpu_cache(host_layout)
+            s.t.comment(f"{difference} differs between the caches")
+            s.expect_raises(
+                exceptions, engine.cache_manager, "swap_blocks", host.raw, device.raw, {0: 1}
+            )
+            s.expect_raises(
+                exceptions, engine.cache_manager, "swap_blocks", device.raw, host.raw, {0: 1}
+            )
+
+
+@template("desc_must_match", family="negative")
+def desc_must_match(s: Scenario, clause: Clause, data: Any) -> None:
+    engine = s.shared_engine()
+    exceptions = list(clause.params["exceptions"])
+    for dst_layout, src_layout in (
+        (Layout(2, (2, 16), 1), Layout(1, (2, 16), 1)),
+        (Layout(1, (2, 16), 1), Layout(3, (2, 16), 1)),
+    ):
+        dst, src = s.allocate(engine, dst_layout), s.allocate(engine, src_layout)
+        s.t.comment("num_tensors differs between dst and src")
+        s.expect_raises(exceptions, engine.cache_manager, "copy_cache", dst.raw, src.raw)
+
+
+@template("value_range", family="negative")
+def value_range(s: Scenario, clause: Clause, data: Any) -> None:
+    name = clause.params["param"]
+    allowed = set(clause.params.get("allowed_constants", ()))
+    minimum = clause.params.get("minimum")
+    probe = recipe_for(clause.api_id)(s)
+    baseline = probe.args[name]
+    invalid = [
+        v for v in (0, -2, -1000, minimum - 1 if minimum is not None else None) if v is not None
+    ]
+    invalid = [
+        v for v in dict.fromkeys(invalid) if v not in allowed and (minimum is None or v < minimum)
+    ]
+    for value in invalid:
+        call = recipe_for(clause.api_id)(s)
+        call.expect_raises(s, list(clause.params["exceptions"]), {**call.args, name: value})
+    valid = sorted(allowed | ({minimum} if minimum is not None else set()) | {baseline})
+    for value in valid:
+        call = recipe_for(clause.api_id)(s)
+        call.expect_ok(s, {**call.args, name: value})
+
+
+@template("bounds_checked", family="negative")
+def bounds_checked(s: Scenario, clause: Clause, data: Any) -> None:
+    api_name = s.ctx.spec.api(clause.api_id).name
+    exceptions = list(clause.params["exceptions"])
+    engine = s.shared_engine()
+    cm = engine.cache_manager
+    if api_name == "copy_cache":
+        batched = Layout(1, (2, 16), 1)
+        single = Layout(1, (1, 64), 1)
+        cases: list[tuple[Layout, tuple[Any, ...]]] = [
+            (batched, (2, 0, 0, -1)),  # dst_batch_index, src_batch_index, offset, size
+            (batched, (0, 2, 0, -1)),
+            (batched, (-1, 0, 0, -1)),
+            (single, (0, 0, 64, 1)),
+            (single, (0, 0, 60, 8)),
+            (single, (0, 0, 0, 65)),
+            (single, (0, 0, 1 << 40, 1)),
+        ]
+        for layout, args in cases:
+            dst, src = s.allocate(engine, layout), s.allocate(engine, layout)
+            before = s.fill(dst, 1)
+            s.fill(src, 2)
+            s.expect_raises(exceptions, cm, "copy_cache", dst.raw, src.raw, *args)
+            _unchanged(s, dst, before, f"copy_cache(dst, src, *{args})")
+    elif api_name == "copy_blocks":
+        layout = Layout(1, (4, 32), 1)
+        for copy_map in ({4: [0]}, {0: [4]}, {-1: [0]}, {0: [-1]}, {0: [1, 9]}):
+            cache = s.allocate_blocks(engine, layout)
+            before = s.fill(cache, 3)
+            s.expect_raises(exceptions, cm, "copy_blocks", cache.raw, copy_map)
+            _unchanged(s, cache, before, f"copy_blocks(cache, {copy_map})")
+    elif api_name == "swap_blocks":
+        layout = Layout(1, (4, 32), 1)
+        for mapping in ({4: 0}, {0: 4}, {-1: 0}, {0: -1}):
+            device, host = s.allocate_blocks(engine, layout), s.cpu_cache(layout)
+            device_before, host_before = s.fill(device, 4), s.fill(host, 5)
+            s.expect_raises(exceptions, cm, "swap_blocks", host.raw, device.raw, mapping)
+            _unchanged(s, device, device_before, f"swap_blocks(host, device, {mapping})")
+            s.expect_raises(exceptions, cm, "swap_blocks", device.raw, host.raw, mapping)
+            _unchanged(s, host, host_before, f"swap_blocks(device, host, {mapping})")
+    else:
+        raise AssertionError(f"bounds_checked has no case for {clause.api_id}")
+
+
+@template("key_count_within_batch", family="negative")
+def key_count_within_batch(s: Scenario, clause: Clause, data: Any) -> None:
+    engine = s.shared_engine()
+    for batch in (2, 3):
+        layout = Layout(1, (batch, 8), 1)
+        too_many = [s.key(engine.cluster_id, next(_req_ids)) for _ in range(batch + 1)]
+        s.expect_raises(
+            list(clause.params["exceptions"]),
+            engine.cache_manager,
+            "allocate_cache",
+            s.desc(layout),
+            too_many,
+        )
+        exact = [s.key(engine.cluster_id, next(_req_ids)) for _ in range(batch)]
+        s.expect_ok(engine.cache_manager, "allocate_cache", s.desc(layout), exact)
+
+
+@template("key_already_bound", family="negative")
+def key_already_bound(s: Scenario, clause: Clause, data: Any) -> None:
+    engine = s.shared_engine()
+    exceptions = list(clause.params["exceptions"])
+    bound = s.key(engine.cluster_id, next(_req_ids))
+    s.allocate(engine, Layout(1, (1, 8), 1), [bound])
+    s.t.comment("the key is bound to a live cache")
+    s.expect_raises(
+        exceptions, engine.cache_manager, "allocate_cache", s.desc(Layout(1, (1, 8), 1)), [bound]
+    )
+    fresh = s.key(engine.cluster_id, next(_req_ids))
+    s.expect_raises(
+        exceptions,
+        engine.cache_manager,
+        "allocate_cache",
+        s.desc(Layout(1, (2, 8), 1)),
+        [fresh, bound],
+    )

@@ -1,0 +1,272 @@
+"""Surface: names, signatures, properties, enum members, return types, optional arguments."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from typing import Any
+
+from ..checks import untestable
+from ..harness import Scenario
+from ..recipes import RECIPES, recipe_for
+from ..speclib import Api, Clause, Param, parse
+from ..typecheck import admits
+from . import template
+
+_MISSING = object()
+
+
+def _default_value(text: str, module: Any) -> Any:
+    """The value of a documented default: a literal, or Enum.MEMBER of the target."""
+    try:
+        return ast.literal_eval(text)
+    except ValueError:
+        enum_name, _, member = text.partition(".")
+        return getattr(getattr(module, enum_name), member)
+
+
+def _same_default(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, list | tuple | dict):
+        return type(actual) is type(expected) and actual == expected
+    return bool(actual == expected)
+
+
+def _receiver(s: Scenario, api: Api) -> Any:
+    """An object on which the entry can be looked up, as users would hold it."""
+    owner = api.owner
+    if owner == "CacheManager":
+        return s.engine().cache_manager
+    if owner == "LLMDataDist":
+        if api.kind == "property":  # cache_manager exists once the engine is initialised
+            return s.engine().datadist
+        return s.new("LLMDataDist", s.enum("LLMRole", "PROMPT"), 99)
+    if owner in {"LLMConfig", "LLMClusterInfo"}:
+        return s.new(owner)
+    return getattr(s.m, owner) if owner else s.m
+
+
+def _compare_parameters(s: Scenario, api: Api, where: str, callable_: Any) -> None:
+    assert api.signature is not None
+    try:
+        signature = inspect.signature(callable_)
+    except (TypeError, ValueError):
+        untestable(f"{where} has no introspectable signature (inspect.signature failed)")
+    params = [p for p in signature.parameters.values() if p.name != "self"]
+    has_var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    positional = [p for p in params if p.kind not in (inspect.Parameter.VAR_KEYWORD,)]
+    expected_names = [p.name for p in api.signature.params]
+    actual_names = [p.name for p in positional]
+    s.check(
+        actual_names == expected_names,
+        call=f"inspect.signature({where})",
+        expected=f"parameters {expected_names}",
+        observed=f"parameters {actual_names} (signature {signature})",
+    )
+    if api.signature.var_keyword:
+        s.check(
+            has_var_keyword,
+            call=f"inspect.signature({where})",
+            expected="a **kwargs parameter",
+            observed=str(signature),
+        )
+    for spec_param, actual in zip(api.signature.params, positional, strict=True):
+        _compare_default(s, where, spec_param, actual)
+
+
+def _compare_default(s: Scenario, where: str, spec_param: Param, actual: inspect.Parameter) -> None:
+    call = f"inspect.signature({where})"
+    if spec_param.required:
+        s.check(
+            actual.default is inspect.Parameter.empty,
+            call=call,
+            expected=f"{spec_param.name} is required",
+            observed=f"{spec_param.name} defaults to {actual.default!r}",
+        )
+        return
+    assert spec_param.default is not None
+    expected = _default_value(spec_param.default, s.m)
+    s.check(
+        actual.default is not inspect.Parameter.empty and _same_default(actual.default, expected),
+        call=call,
+        expected=f"{spec_param.name} defaults to {spec_param.default}",
+        observed=f"{spec_param.name} default is {'(none)' if actual.default is inspect.Parameter.empty else repr(actual.default)}",
+    )
+
+
+def _constructor_args(s: Scenario, api: Api) -> dict[str, Any]:
+    if api.id in RECIPES:
+        return recipe_for(api.id)(s).args
+    assert api.signature is not None
+    args = {}
+    for number, param in enumerate(api.signature.params, start=1):
+        if param.type.python_name != "int":
+            raise AssertionError(f"no recipe for {api.id} and {param.name} is not an int")
+        args[param.name] = number
+    return args
+
+
+def _check_properties(s: Scenario, api: Api, instance: Any, given: dict[str, Any]) -> None:
+    for prop in api.properties:
+        value: Any = getattr(instance, prop.name, _MISSING)
+        s.check(
+            value is not _MISSING,
+            call=f"{s.t.render(instance)}.{prop.name}",
+            expected=f"{api.name} has a property {prop.name}",
+            observed="no such attribute",
+        )
+        if prop.name in given:
+            wanted = given[prop.name]
+            same = list(value) == list(wanted) if isinstance(wanted, list) else value == wanted
+            s.check(
+                same,
+                call=f"{s.t.render(instance)}.{prop.name}",
+                expected=f"{wanted!r} (the value passed to the constructor)",
+                observed=repr(value),
+            )
+
+
+def _class_surface(s: Scenario, api: Api) -> None:
+    cls = getattr(s.m, api.name)
+    if api.name == "Cache":  # never constructed by users: get one as they do
+        call = recipe_for("Cache.create_cpu_cache")(s)
+        instance = s.expect_ok(s.m.Cache, "create_cpu_cache", *call.args.values())
+        _check_properties(s, api, instance, {})
+        return
+    assert api.signature is not None
+    args = _constructor_args(s, api)
+    parameters = inspect.signature(cls).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        # Documented as __init__(*args, **kwargs) with a parameter table: check both spellings.
+        by_position = s.t.invoke(f"m.{api.name}", cls, tuple(args.values()))
+        _check_properties(s, api, by_position, args)
+        by_keyword = s.t.invoke(f"m.{api.name}", cls, (), args)
+        _check_properties(s, api, by_keyword, args)
+        return
+    _compare_parameters(s, api, f"m.{api.name}", cls)
+    instance = s.t.invoke(f"m.{api.name}", cls, tuple(args.values()))
+    _check_properties(s, api, instance, args)
+
+
+@template("signature", family="surface")
+def signature(s: Scenario, clause: Clause, data: Any) -> None:
+    api = s.ctx.spec.api(clause.api_id)
+    if api.kind == "class":
+        s.check(
+            hasattr(s.m, api.name),
+            call=f"m.{api.name}",
+            expected="the class exists",
+            observed="missing",
+        )
+        _class_surface(s, api)
+        return
+    receiver = _receiver(s, api)
+    member = getattr(receiver, api.name, _MISSING)
+    where = f"{s.t.render(receiver)}.{api.name}"
+    s.check(
+        member is not _MISSING,
+        call=where,
+        expected=f"{api.id} exists",
+        observed="no such attribute",
+    )
+    if api.kind == "config_option":
+        value = '{"memory_size": 1048576, "page_shift": 16}'
+        s.expect_set(receiver, api.name, value)
+        s.check(
+            getattr(receiver, api.name) == value,
+            call=where,
+            expected=f"reads back {value!r}",
+            observed=repr(getattr(receiver, api.name)),
+        )
+        return
+    if api.kind == "property":
+        methods = sorted(
+            a.name for a in s.ctx.spec.apis if a.owner == "CacheManager" and a.kind == "method"
+        )
+        missing = [name for name in methods if not callable(getattr(member, name, None))]
+        s.check(
+            not missing,
+            call=where,
+            expected=f"an object with {methods}",
+            observed=f"missing {missing}",
+        )
+        return
+    s.check(callable(member), call=where, expected="a callable", observed=repr(member))
+    _compare_parameters(s, api, where, member)
+
+
+@template("enum_values", family="surface")
+def enum_values(s: Scenario, clause: Clause, data: Any) -> None:
+    api = s.ctx.spec.api(clause.api_id)
+    enum = getattr(s.m, api.name, _MISSING)
+    s.check(
+        enum is not _MISSING, call=f"m.{api.name}", expected="the enum exists", observed="missing"
+    )
+    for member in api.members:
+        value = getattr(enum, member.name, _MISSING)
+        s.check(
+            value is not _MISSING,
+            call=f"m.{api.name}.{member.name}",
+            expected="the member exists",
+            observed="missing",
+        )
+        if member.value is not None:
+            actual = getattr(value, "value", value)
+            s.check(
+                actual == member.value,
+                call=f"m.{api.name}.{member.name}",
+                expected=f"value {member.value}",
+                observed=f"value {actual!r}",
+            )
+
+
+@template("exception_status_code", family="surface")
+def exception_status_code(s: Scenario, clause: Clause, data: Any) -> None:
+    code = s.enum("LLMStatusCode", "LLM_PARAM_INVALID")
+    exc = s.expect_ok(s.m, "LLMException", "invalid", status_code=code)
+    s.check(
+        isinstance(exc, RuntimeError),
+        call="m.LLMException",
+        expected="a RuntimeError subclass",
+        observed=repr(type(exc).__mro__),
+    )
+    observed = getattr(exc, "status_code", _MISSING)
+    s.check(
+        observed == code,
+        call=f"{s.t.render(exc)}.status_code",
+        expected=repr(code),
+        observed=repr(observed),
+    )
+    s.check(
+        isinstance(observed, s.m.LLMStatusCode),
+        call=f"{s.t.render(exc)}.status_code",
+        expected="an LLMStatusCode",
+        observed=repr(type(observed)),
+    )
+
+
+@template("returns_instance", family="surface")
+def returns_instance(s: Scenario, clause: Clause, data: Any) -> None:
+    call = recipe_for(clause.api_id)(s)
+    result = call.expect_ok(s)
+    expected_type = parse(clause.params["type"])
+    s.check(
+        admits(result, expected_type, s.m) is True,
+        call=call.describe(s),
+        expected=f"returns a {expected_type}",
+        observed=f"returned {result!r} ({type(result).__name__})",
+    )
+
+
+@template("optional_argument", family="surface")
+def optional_argument(s: Scenario, clause: Clause, data: Any) -> None:
+    name = clause.params["param"]
+    for variant in ("omitted", "None"):
+        call = recipe_for(clause.api_id)(s)
+        names = list(call.args)
+        assert names[-1] == name, "optional_argument supports a trailing parameter"
+        args = dict(call.args)
+        if variant == "omitted":
+            del args[name]
+        else:
+            args[name] = None
+        call.expect_ok(s, args)
