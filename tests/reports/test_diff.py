@@ -258,6 +258,8 @@ def test_identical_sets_exit_zero(
     assert run_diff(monkeypatch, None, str(old), str(old)) == 0
     out = capsys.readouterr().out
     assert out.count("no changes") == 3
+    assert run_diff(monkeypatch, None, str(old), str(old), "--require-certified") == 3
+    assert "not certified: atlas-a3, atlas-800i-a2" in capsys.readouterr().err
 
 
 def test_unreadable_input_exits_2(

@@ -72,6 +72,9 @@ def test_summary_prints_each_line(
     text = capsys.readouterr().out
     assert "atlas-a2-training  certified" in text
     assert "1 of 3 product lines certified" in text
+    assert main(["report", "summary", str(out), "--require-certified"]) == 3
+    certified = str(out / "atlas-a2-training" / "results.json")
+    assert main(["report", "summary", certified, "--require-certified"]) == 0
 
 
 def test_render_runs_as_a_command_from_anywhere(
