@@ -1,0 +1,349 @@
+"""Benchmarks of llm_datadist_ref against baselines measured in the same run.
+
+    python benchmarks/run.py            # full run: 1 GiB pools, cold random block order
+    python benchmarks/run.py --smoke    # a few MiB, to check that the script works
+
+Each figure is the median of --repeat runs after a warm-up, and each target is a ratio to a
+baseline taken in the same process, because identical runs on a shared 2-core machine differ by up
+to 1.5x (see notes/performance.md). Baselines:
+
+* C++ memcpy of the same bytes in the same order, between prefaulted regions owned by
+  `_core.bench.MemcpyBench` (1 thread, or 2 for swap-out);
+* a numpy implementation of the same operation over the same cache memory;
+* a trivial pybind11 call (`_core.bench.noop`).
+
+Timings are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import statistics
+import sys
+import time
+import timeit
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import llm_datadist_ref as ld
+import numpy as np
+from llm_datadist_ref import _core
+
+MiB = 2**20
+KiB = 2**10
+
+
+@dataclass
+class Row:
+    name: str
+    value: str
+    baseline: str
+    ratio: float
+    target: str
+    passed: bool | None  # None: informational, no target
+
+    def render(self) -> str:
+        verdict = "" if self.passed is None else ("PASS" if self.passed else "MISS")
+        return (
+            f"{self.name:<44} {self.value:>14} {self.baseline:>14} "
+            f"{self.ratio:>7.2f}x {self.target:>14} {verdict}"
+        )
+
+
+@dataclass
+class Settings:
+    pool_bytes: int
+    cache_bytes: int
+    call_bytes: int
+    repeat: int
+    pair_calls: int
+
+
+def median_seconds(run: Callable[[], float | None], repeat: int) -> float:
+    """Median over `repeat` runs after one warm-up; `run` returns its own time or None (timed here)."""
+    samples = []
+    for i in range(repeat + 1):
+        start = time.perf_counter()
+        measured = run()
+        elapsed = measured if measured is not None else time.perf_counter() - start
+        if i > 0:
+            samples.append(elapsed)
+    return statistics.median(samples)
+
+
+def gbps(nbytes: int, seconds: float) -> str:
+    return f"{nbytes / seconds / 1e9:.2f} GB/s"
+
+
+def tensor_array(cache: ld.Cache, index: int, rows: int) -> np.ndarray:
+    size = cache.cache_desc.size
+    buffer = (ctypes.c_uint8 * size).from_address(cache.tensor_addrs[index])
+    return np.ctypeslib.as_array(buffer).reshape(rows, size // rows)
+
+
+@contextmanager
+def engine(settings: Settings, **pools: str) -> Iterator[ld.CacheManager]:
+    config = ld.LLMConfig(device_id=0, enable_cache_manager=True, sync_kv_timeout=600_000)
+    config.mem_pool_cfg = json.dumps({"memory_size": settings.pool_bytes, "page_shift": 16})
+    for name, value in pools.items():
+        setattr(config, name, value)
+    datadist = ld.LLMDataDist(ld.LLMRole.PROMPT, 1)
+    datadist.init(config.generate_options())
+    try:
+        yield datadist.cache_manager
+    finally:
+        datadist.finalize()
+
+
+def random_pairs(rng: np.random.Generator, blocks: int, count: int) -> tuple[list[int], list[int]]:
+    """`count` distinct source blocks and `count` distinct destination blocks, disjoint, random order."""
+    order = rng.permutation(blocks)
+    return order[:count].tolist(), order[count : 2 * count].tolist()
+
+
+def copy_blocks_rows(
+    cm: ld.CacheManager,
+    settings: Settings,
+    rng: np.random.Generator,
+    block: int,
+    memcpy_target: float,
+) -> list[Row]:
+    blocks = settings.cache_bytes // block
+    cache = cm.allocate_blocks_cache(ld.CacheDesc(1, [blocks, block], ld.DataType.DT_UINT8))
+    tensor = tensor_array(cache, 0, blocks)
+    tensor[:] = 7  # fault the pages in before timing
+    count = min(settings.call_bytes // block, blocks // 2)
+    src, dst = random_pairs(rng, blocks, count)
+    info = {s: [d] for s, d in zip(src, dst, strict=True)}
+    nbytes = count * block
+    baseline = _core.bench.MemcpyBench(settings.cache_bytes, settings.cache_bytes)
+
+    def numpy_copy() -> None:
+        for s, ds in info.items():
+            for d in ds:
+                tensor[d] = tensor[s]
+
+    core = median_seconds(lambda: cm.copy_blocks(cache, info), settings.repeat)
+    memcpy = median_seconds(lambda: baseline.copy_blocks(block, src, dst, 1), settings.repeat)
+    numpy = median_seconds(numpy_copy, settings.repeat)
+    cm.deallocate_blocks_cache(cache)
+    label = f"copy_blocks {block // KiB} KiB x {count}"
+    numpy_target = 1.3 if block <= 64 * KiB else None
+    return [
+        Row(f"{label} vs memcpy", gbps(nbytes, core), gbps(nbytes, memcpy), memcpy / core,
+            f">= {memcpy_target:.2f}x", memcpy / core >= memcpy_target),
+        Row(f"{label} vs numpy", gbps(nbytes, core), gbps(nbytes, numpy), numpy / core,
+            f">= {numpy_target:.2f}x" if numpy_target else "-",
+            None if numpy_target is None else numpy / core >= numpy_target),
+    ]  # fmt: skip
+
+
+def bench_copy_blocks(settings: Settings, rng: np.random.Generator) -> list[Row]:
+    rows = []
+    with engine(settings) as cm:
+        for block, memcpy_target in ((4 * KiB, 0.60), (64 * KiB, 0.90), (MiB, 0.90)):
+            rows += copy_blocks_rows(cm, settings, rng, block, memcpy_target)
+    return rows
+
+
+def swap_blocks_rows(
+    cm: ld.CacheManager, settings: Settings, rng: np.random.Generator, block: int
+) -> list[Row]:
+    blocks = settings.cache_bytes // 2 // block
+    device = cm.allocate_blocks_cache(ld.CacheDesc(1, [blocks, block], ld.DataType.DT_UINT8))
+    tensor_array(device, 0, blocks)[:] = 3
+    host_desc = ld.CacheDesc(1, [blocks, block], ld.DataType.DT_UINT8, ld.Placement.HOST)
+    host_memory = np.full(host_desc.size, 5, np.uint8)
+    host = ld.Cache.create_cpu_cache(host_desc, [host_memory])
+    count = min(settings.call_bytes // block, blocks)
+    src = rng.permutation(blocks)[:count].tolist()
+    dst = rng.permutation(blocks)[:count].tolist()
+    mapping = dict(zip(src, dst, strict=True))
+    nbytes = count * block
+    baseline = _core.bench.MemcpyBench(host_desc.size, host_desc.size)
+
+    swap_out = median_seconds(lambda: cm.swap_blocks(device, host, mapping), settings.repeat)
+    two_threads = median_seconds(lambda: baseline.copy_blocks(block, src, dst, 2), settings.repeat)
+    swap_in = median_seconds(lambda: cm.swap_blocks(host, device, mapping), settings.repeat)
+    one_thread = median_seconds(lambda: baseline.copy_blocks(block, src, dst, 1), settings.repeat)
+    cm.deallocate_blocks_cache(device)
+    label = f"swap_blocks {block // KiB} KiB x {count}"
+    return [
+        Row(f"{label} out vs 2-thread memcpy", gbps(nbytes, swap_out), gbps(nbytes, two_threads),
+            two_threads / swap_out, ">= 0.85x", two_threads / swap_out >= 0.85),
+        Row(f"{label} in (staged) vs 1-thread", gbps(nbytes, swap_in), gbps(nbytes, one_thread),
+            one_thread / swap_in, "-", None),
+    ]  # fmt: skip
+
+
+def bench_swap_blocks(settings: Settings, rng: np.random.Generator) -> list[Row]:
+    rows = []
+    with engine(settings) as cm:
+        for block in (64 * KiB, MiB):
+            rows += swap_blocks_rows(cm, settings, rng, block)
+    return rows
+
+
+def bench_copy_cache(settings: Settings, rng: np.random.Generator) -> list[Row]:
+    slice_bytes = MiB
+    batch = settings.cache_bytes // 2 // slice_bytes
+    with engine(settings) as cm:
+        cache_desc = ld.CacheDesc(1, [batch, slice_bytes], ld.DataType.DT_UINT8)
+        src, dst = cm.allocate_cache(cache_desc), cm.allocate_cache(cache_desc)
+        tensor_array(src, 0, batch)[:] = 1
+        tensor_array(dst, 0, batch)[:] = 2
+        calls = min(settings.call_bytes // slice_bytes, batch)
+        src_index = rng.permutation(batch)[:calls].tolist()
+        dst_index = rng.permutation(batch)[:calls].tolist()
+        baseline = _core.bench.MemcpyBench(cache_desc.size, cache_desc.size)
+
+        def core() -> None:
+            for s, d in zip(src_index, dst_index, strict=True):
+                cm.copy_cache(dst, src, d, s)
+
+        seconds = median_seconds(core, settings.repeat)
+        memcpy = median_seconds(
+            lambda: baseline.copy_blocks(slice_bytes, src_index, dst_index, 1), settings.repeat
+        )
+    nbytes = calls * slice_bytes
+    return [
+        Row(f"copy_cache 1 MiB slice x {calls} calls", gbps(nbytes, seconds), gbps(nbytes, memcpy),
+            memcpy / seconds, "-", None)
+    ]  # fmt: skip
+
+
+def bench_pull_cache(settings: Settings, rng: np.random.Generator) -> list[Row]:
+    slice_bytes = MiB
+    batch = min(settings.call_bytes // slice_bytes, settings.cache_bytes // 4 // slice_bytes)
+    config = ld.LLMConfig(device_id=0, enable_cache_manager=True, sync_kv_timeout=600_000)
+    config.mem_pool_cfg = json.dumps({"memory_size": settings.pool_bytes // 2})
+    config.listen_ip_info = "127.0.0.1:26000"
+    prompt = ld.LLMDataDist(ld.LLMRole.PROMPT, 1)
+    prompt.init(config.generate_options())
+    decoder = ld.LLMDataDist(ld.LLMRole.DECODER, 2)
+    decoder_config = ld.LLMConfig(device_id=0, enable_cache_manager=True, sync_kv_timeout=600_000)
+    decoder_config.mem_pool_cfg = json.dumps({"memory_size": settings.pool_bytes // 2})
+    decoder.init(decoder_config.generate_options())
+    cluster = ld.LLMClusterInfo()
+    cluster.remote_cluster_id = 1
+    cluster.append_remote_ip_info("127.0.0.1", 26000)
+    decoder.link_clusters([cluster])
+    cache_desc = ld.CacheDesc(1, [batch, slice_bytes], ld.DataType.DT_UINT8)
+    target = decoder.cache_manager.allocate_cache(cache_desc)
+    tensor_array(target, 0, batch)[:] = 1
+    order = rng.permutation(batch).tolist()
+    samples = []
+    try:
+        for round_ in range(settings.repeat + 1):
+            keys = [ld.CacheKey(1, round_ * batch + i) for i in range(batch)]
+            source = prompt.cache_manager.allocate_cache(cache_desc, keys)
+            tensor_array(source, 0, batch)[:] = 2
+            start = time.perf_counter()
+            for position, i in enumerate(order):
+                decoder.cache_manager.pull_cache(keys[i], target, batch_index=position)
+            if round_ > 0:
+                samples.append(time.perf_counter() - start)
+            prompt.cache_manager.deallocate_cache(source)  # the pulls released every key
+        baseline = _core.bench.MemcpyBench(cache_desc.size, cache_desc.size)
+        memcpy = median_seconds(
+            lambda: baseline.copy_blocks(slice_bytes, order, list(range(batch)), 1), settings.repeat
+        )
+    finally:
+        decoder.finalize()
+        prompt.finalize()
+    seconds = statistics.median(samples)
+    nbytes = batch * slice_bytes
+    return [
+        Row(f"pull_cache 1 MiB slice x {batch} keys", gbps(nbytes, seconds), gbps(nbytes, memcpy),
+            memcpy / seconds, "-", None)
+    ]  # fmt: skip
+
+
+def bench_allocate_pair(settings: Settings) -> list[Row]:
+    calls = settings.pair_calls
+    with engine(settings) as cm:
+        cache_desc = ld.CacheDesc(2, [1, 4096], ld.DataType.DT_FLOAT16)
+
+        def pair() -> None:
+            cm.deallocate_cache(cm.allocate_cache(cache_desc))
+
+        core_engine = cm._engine
+        assert core_engine is not None
+
+        def core_pair() -> None:
+            cache_id, _ = core_engine.allocate(1, 2, 8192, 1, False, (), None)
+            core_engine.deallocate(cache_id, False)
+
+        def best(statement: Callable[[], object]) -> float:
+            return min(timeit.repeat(statement, number=calls, repeat=settings.repeat)) / calls
+
+        api = best(pair)
+        core = best(core_pair)
+        noop = best(_core.bench.noop)
+        shaped = best(lambda: _core.bench.noop_like_allocate(1, 2, 8192, 1, False, (), None))
+
+    def ns(seconds: float) -> str:
+        return f"{seconds * 1e9:.0f} ns"
+
+    return [
+        Row(
+            "allocate+deallocate pair (API)",
+            ns(api),
+            ns(noop),
+            api / noop,
+            "<= 4.00x",
+            api / noop <= 4,
+        ),
+        Row("  same pair, _core.Engine directly", ns(core), ns(noop), core / noop, "-", None),
+        Row("  API pair vs an allocate-shaped no-op", ns(api), ns(shaped), api / shaped, "-", None),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes: check that the script runs"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="timed runs per figure (default 7)"
+    )
+    parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        settings = Settings(64 * MiB, 16 * MiB, 4 * MiB, args.repeat or 1, 1000)
+    else:
+        settings = Settings(1024 * MiB, 768 * MiB, 128 * MiB, args.repeat or 7, 20000)
+    rng = np.random.default_rng(args.seed)
+    print(
+        f"llm_datadist_ref benchmarks: pool {settings.pool_bytes // MiB} MiB, cache "
+        f"{settings.cache_bytes // MiB} MiB, {settings.call_bytes // MiB} MiB per call, "
+        f"median of {settings.repeat}"
+    )
+    header = f"{'benchmark':<44} {'measured':>14} {'baseline':>14} {'ratio':>8} {'target':>14}"
+    print(header)
+    print("-" * len(header))
+    rows: list[Row] = []
+    for bench in (
+        lambda: bench_copy_blocks(settings, rng),
+        lambda: bench_copy_cache(settings, rng),
+        lambda: bench_swap_blocks(settings, rng),
+        lambda: bench_pull_cache(settings, rng),
+        lambda: bench_allocate_pair(settings),
+    ):
+        for row in bench():
+            rows.append(row)
+            print(row.render(), flush=True)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump([row.__dict__ for row in rows], out, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
