@@ -69,6 +69,7 @@ BROKEN = {
     "unknown top-level key": _set("hostname", "ci-7"),
     "missing product": _delete("product"),
     "implementation without module": _delete("implementation/module"),
+    "implementation fact not text": _set("implementation/capabilities", ["read", "write"]),
     "short spec hash": _set("spec_hash", "acc20b8e"),
     "seed as text": _set("seed", "42"),
     "timestamp not ISO": _set("started", "27/11/2025 09:00"),
@@ -109,4 +110,10 @@ def test_unknown_api_marker_is_accepted(a3_run: RunResult) -> None:
     """The plugin writes '?' as the API of a clause the spec does not know; reports still render."""
     data = a3_run.to_json()
     data["tests"][0]["apis"] = ["?"]
+    assert validator().is_valid(data)
+
+
+def test_a_target_that_died_early_is_only_a_module(crashed_run: RunResult) -> None:
+    data = crashed_run.to_json()
+    data["implementation"] = {"module": "vendor_dd"}
     assert validator().is_valid(data)

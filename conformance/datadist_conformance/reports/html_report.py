@@ -61,6 +61,9 @@ def _metadata(run: RunResult) -> str:
         _meta_item("wall time", f"{wall_seconds(run):.1f} s"),
         _meta_item("features", features or '<span class="muted">none recorded</span>'),
     ]
+    if impl.get("capabilities") is not None:
+        capabilities = impl["capabilities"] or "none"
+        items.insert(3, _meta_item("capabilities", esc(capabilities)))
     html = f'<dl class="meta">{"".join(items)}</dl>'
     if run.environment:
         rows = "".join(

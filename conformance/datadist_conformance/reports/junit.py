@@ -46,6 +46,7 @@ def _run_properties(run: RunResult) -> list[tuple[str, str]]:
         ("implementation_name", impl.get("name", "")),
         ("implementation_version", impl.get("version", "")),
         ("adapter", impl.get("adapter", "")),
+        ("capabilities", impl.get("capabilities", "")),
         ("suite_version", run.suite_version),
         ("spec_hash", run.spec_hash),
         ("profile", run.profile),

@@ -7,6 +7,7 @@ text in both languages and the replay snippets of the tests that caught it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from ..results import OUTCOMES, RunResult, TestResult
 from ..speclib import Spec
@@ -49,6 +50,12 @@ def code_block(text: str, language: str = "") -> str:
     return f"{fence}{language}\n{text.rstrip()}\n{fence}"
 
 
+def _capabilities(impl: Mapping[str, str]) -> str:
+    if "capabilities" not in impl:
+        return ""
+    return f" with capabilities {md_text(impl['capabilities'] or 'none')}"
+
+
 def _heading(run: RunResult) -> list[str]:
     verdict = certification_line(run)
     mark = "✅" if run.certified else "❌"
@@ -61,7 +68,8 @@ def _heading(run: RunResult) -> list[str]:
         "| | |",
         "|---|---|",
         f"| implementation | {inline_code(impl.get('module', ''))}, "
-        f"adapter {inline_code(impl.get('adapter', '') or 'default')} |",
+        f"adapter {inline_code(impl.get('adapter', '') or 'default')}"
+        f"{_capabilities(impl)} |",
         f"| product line | {md_text(product_label(run))} |",
         f"| suite | {md_text(run.suite_version)}, spec {inline_code(run.spec_hash[:12])} |",
         f"| profile, seed | {md_text(run.profile)}, {run.seed} |",
