@@ -62,16 +62,24 @@ class Settings:
     pair_calls: int
 
 
-def median_seconds(run: Callable[[], float | None], repeat: int) -> float:
-    """Median over `repeat` runs after one warm-up; `run` returns its own time or None (timed here)."""
-    samples = []
-    for i in range(repeat + 1):
-        start = time.perf_counter()
-        measured = run()
-        elapsed = measured if measured is not None else time.perf_counter() - start
-        if i > 0:
-            samples.append(elapsed)
-    return statistics.median(samples)
+def interleaved(
+    make_case: Callable[[int], dict[str, Callable[[], float | None]]], repeat: int
+) -> dict[str, float]:
+    """Median seconds of each named run. Every repetition builds a fresh case (new random blocks,
+    so no run finds the previous one's data in cache) and runs all of its candidates back to
+    back, rotating their order so that none always goes first. Repetition 0 is a warm-up. A run
+    returns its own time, or None to be timed here."""
+    samples: dict[str, list[float]] = {}
+    for rep in range(repeat + 1):
+        runs = list(make_case(rep).items())
+        shift = rep % len(runs)
+        for name, run in runs[shift:] + runs[:shift]:
+            start = time.perf_counter()
+            measured = run()
+            elapsed = measured if measured is not None else time.perf_counter() - start
+            if rep > 0:
+                samples.setdefault(name, []).append(elapsed)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def gbps(nbytes: int, seconds: float) -> str:
@@ -116,19 +124,26 @@ def copy_blocks_rows(
     tensor = tensor_array(cache, 0, blocks)
     tensor[:] = 7  # fault the pages in before timing
     count = min(settings.call_bytes // block, blocks // 2)
-    src, dst = random_pairs(rng, blocks, count)
-    info = {s: [d] for s, d in zip(src, dst, strict=True)}
     nbytes = count * block
     baseline = _core.bench.MemcpyBench(settings.cache_bytes, settings.cache_bytes)
 
-    def numpy_copy() -> None:
-        for s, ds in info.items():
-            for d in ds:
-                tensor[d] = tensor[s]
+    def case(rep: int) -> dict[str, Callable[[], float | None]]:
+        src, dst = random_pairs(rng, blocks, count)
+        info = {s: [d] for s, d in zip(src, dst, strict=True)}
 
-    core = median_seconds(lambda: cm.copy_blocks(cache, info), settings.repeat)
-    memcpy = median_seconds(lambda: baseline.copy_blocks(block, src, dst, 1), settings.repeat)
-    numpy = median_seconds(numpy_copy, settings.repeat)
+        def numpy_copy() -> None:
+            for s, ds in info.items():
+                for d in ds:
+                    tensor[d] = tensor[s]
+
+        return {
+            "core": lambda: cm.copy_blocks(cache, info),
+            "memcpy": lambda: baseline.copy_blocks(block, src, dst, 1),
+            "numpy": numpy_copy,
+        }
+
+    times = interleaved(case, settings.repeat)
+    core, memcpy, numpy = times["core"], times["memcpy"], times["numpy"]
     cm.deallocate_blocks_cache(cache)
     label = f"copy_blocks {block // KiB} KiB x {count}"
     numpy_target = 1.3 if block <= 64 * KiB else None
@@ -159,16 +174,23 @@ def swap_blocks_rows(
     host_memory = np.full(host_desc.size, 5, np.uint8)
     host = ld.Cache.create_cpu_cache(host_desc, [host_memory])
     count = min(settings.call_bytes // block, blocks)
-    src = rng.permutation(blocks)[:count].tolist()
-    dst = rng.permutation(blocks)[:count].tolist()
-    mapping = dict(zip(src, dst, strict=True))
     nbytes = count * block
     baseline = _core.bench.MemcpyBench(host_desc.size, host_desc.size)
 
-    swap_out = median_seconds(lambda: cm.swap_blocks(device, host, mapping), settings.repeat)
-    two_threads = median_seconds(lambda: baseline.copy_blocks(block, src, dst, 2), settings.repeat)
-    swap_in = median_seconds(lambda: cm.swap_blocks(host, device, mapping), settings.repeat)
-    one_thread = median_seconds(lambda: baseline.copy_blocks(block, src, dst, 1), settings.repeat)
+    def case(rep: int) -> dict[str, Callable[[], float | None]]:
+        src = rng.permutation(blocks)[:count].tolist()
+        dst = rng.permutation(blocks)[:count].tolist()
+        mapping = dict(zip(src, dst, strict=True))
+        return {
+            "out": lambda: cm.swap_blocks(device, host, mapping),
+            "two_threads": lambda: baseline.copy_blocks(block, src, dst, 2),
+            "in": lambda: cm.swap_blocks(host, device, mapping),
+            "one_thread": lambda: baseline.copy_blocks(block, src, dst, 1),
+        }
+
+    times = interleaved(case, settings.repeat)
+    swap_out, two_threads = times["out"], times["two_threads"]
+    swap_in, one_thread = times["in"], times["one_thread"]
     cm.deallocate_blocks_cache(device)
     label = f"swap_blocks {block // KiB} KiB x {count}"
     return [
@@ -196,18 +218,23 @@ def bench_copy_cache(settings: Settings, rng: np.random.Generator) -> list[Row]:
         tensor_array(src, 0, batch)[:] = 1
         tensor_array(dst, 0, batch)[:] = 2
         calls = min(settings.call_bytes // slice_bytes, batch)
-        src_index = rng.permutation(batch)[:calls].tolist()
-        dst_index = rng.permutation(batch)[:calls].tolist()
         baseline = _core.bench.MemcpyBench(cache_desc.size, cache_desc.size)
 
-        def core() -> None:
-            for s, d in zip(src_index, dst_index, strict=True):
-                cm.copy_cache(dst, src, d, s)
+        def case(rep: int) -> dict[str, Callable[[], float | None]]:
+            src_index = rng.permutation(batch)[:calls].tolist()
+            dst_index = rng.permutation(batch)[:calls].tolist()
 
-        seconds = median_seconds(core, settings.repeat)
-        memcpy = median_seconds(
-            lambda: baseline.copy_blocks(slice_bytes, src_index, dst_index, 1), settings.repeat
-        )
+            def core() -> None:
+                for s, d in zip(src_index, dst_index, strict=True):
+                    cm.copy_cache(dst, src, d, s)
+
+            return {
+                "core": core,
+                "memcpy": lambda: baseline.copy_blocks(slice_bytes, src_index, dst_index, 1),
+            }
+
+        times = interleaved(case, settings.repeat)
+        seconds, memcpy = times["core"], times["memcpy"]
     nbytes = calls * slice_bytes
     return [
         Row(f"copy_cache 1 MiB slice x {calls} calls", gbps(nbytes, seconds), gbps(nbytes, memcpy),
@@ -234,27 +261,32 @@ def bench_pull_cache(settings: Settings, rng: np.random.Generator) -> list[Row]:
     cache_desc = ld.CacheDesc(1, [batch, slice_bytes], ld.DataType.DT_UINT8)
     target = decoder.cache_manager.allocate_cache(cache_desc)
     tensor_array(target, 0, batch)[:] = 1
-    order = rng.permutation(batch).tolist()
-    samples = []
-    try:
-        for round_ in range(settings.repeat + 1):
-            keys = [ld.CacheKey(1, round_ * batch + i) for i in range(batch)]
-            source = prompt.cache_manager.allocate_cache(cache_desc, keys)
-            tensor_array(source, 0, batch)[:] = 2
-            start = time.perf_counter()
+    baseline = _core.bench.MemcpyBench(cache_desc.size, cache_desc.size)
+    sources: list[ld.Cache] = []
+
+    def case(rep: int) -> dict[str, Callable[[], float | None]]:
+        for source in sources:  # the pulls released its keys; this releases its cache_id
+            prompt.cache_manager.deallocate_cache(source)
+        keys = [ld.CacheKey(1, rep * batch + i) for i in range(batch)]
+        sources[:] = [prompt.cache_manager.allocate_cache(cache_desc, keys)]
+        tensor_array(sources[0], 0, batch)[:] = 2
+        order = rng.permutation(batch).tolist()
+
+        def pulls() -> None:
             for position, i in enumerate(order):
                 decoder.cache_manager.pull_cache(keys[i], target, batch_index=position)
-            if round_ > 0:
-                samples.append(time.perf_counter() - start)
-            prompt.cache_manager.deallocate_cache(source)  # the pulls released every key
-        baseline = _core.bench.MemcpyBench(cache_desc.size, cache_desc.size)
-        memcpy = median_seconds(
-            lambda: baseline.copy_blocks(slice_bytes, order, list(range(batch)), 1), settings.repeat
-        )
+
+        return {
+            "core": pulls,
+            "memcpy": lambda: baseline.copy_blocks(slice_bytes, order, list(range(batch)), 1),
+        }
+
+    try:
+        times = interleaved(case, settings.repeat)
     finally:
         decoder.finalize()
         prompt.finalize()
-    seconds = statistics.median(samples)
+    seconds, memcpy = times["core"], times["memcpy"]
     nbytes = batch * slice_bytes
     return [
         Row(f"pull_cache 1 MiB slice x {batch} keys", gbps(nbytes, seconds), gbps(nbytes, memcpy),

@@ -85,20 +85,13 @@ def _index_list(name: str, values: object) -> list[int] | tuple[int, ...]:
     return values
 
 
+def _u32(name: str, value: object) -> None:
+    if type(value) is not int or not 0 <= value <= 0xFFFFFFFF:
+        check_uint32(name, value)
+
+
 def _descs_match(dst: CacheDesc, src: CacheDesc) -> bool:
-    """Same tensors and element type, same shape except (possibly) the batch dimension."""
-    if (
-        dst.num_tensors != src.num_tensors
-        or dst.data_type != src.data_type
-        or dst.batch_dim != src.batch_dim
-        or len(dst.shape) != len(src.shape)
-    ):
-        return False
-    return all(
-        a == b
-        for i, (a, b) in enumerate(zip(dst.shape, src.shape, strict=True))
-        if i != dst.batch_dim
-    )
+    return dst is src or dst._matching_key() == src._matching_key()
 
 
 class CacheManager:
@@ -121,10 +114,6 @@ class CacheManager:
         )
         self._product = settings.product
         self._initialized = True
-        self._has_pool = {
-            Placement.DEVICE: settings.device_pool is not None,
-            Placement.HOST: settings.host_pool is not None,
-        }
         self._enable_remote_cache_accessible = settings.remote_cache_accessible
 
     def _on_finalize(self) -> None:
@@ -148,15 +137,6 @@ class CacheManager:
         if engine is None:
             self._unavailable("")
         return engine
-
-    def _require_pool(self, cache_desc: CacheDesc) -> None:
-        if not self._has_pool.get(cache_desc.placement, False):
-            raise_status(
-                LLMStatusCode.LLM_PARAM_INVALID,
-                "you should config memory pool firstly and then set placement that matches it "
-                f"({'host_mem_pool_cfg' if cache_desc.placement == Placement.HOST else 'mem_pool_cfg'}"
-                f" is not configured for {cache_desc.placement}).",
-            )
 
     def _own_cache_id(self, cache: Cache) -> int | None:
         """The core id of a cache of this manager, or None for any other cache."""
@@ -199,11 +179,9 @@ class CacheManager:
                     f"cache_keys inner type only support ['CacheKey'], but got {type_name(key)}."
                 )
             packed.append(key._packed)
-        placement, num_tensors, tensor_bytes, batch_size = cache_desc._allocation_geometry()
-        self._require_pool(cache_desc)
-        cache_id, addresses = engine.allocate(
-            placement, num_tensors, tensor_bytes, batch_size, False, packed, None
-        )
+        geometry = cache_desc._geometry or cache_desc._allocation_geometry()
+        # The core raises LLMException(PARAM_INVALID) when the placement has no pool.
+        cache_id, addresses = engine.allocate(*geometry, False, packed, None)
         return Cache(cache_id, cache_desc, addresses, self, False, False)
 
     def deallocate_cache(self, cache: Cache) -> None:
@@ -247,11 +225,8 @@ class CacheManager:
             if not isinstance(blocks_cache_key, BlocksCacheKey):
                 _type_error("blocks_cache_key", "'BlocksCacheKey'", blocks_cache_key)
             model_id = check_uint64("blocks_cache_key.model_id", blocks_cache_key.model_id)
-        placement, num_tensors, tensor_bytes, batch_size = cache_desc._allocation_geometry()
-        self._require_pool(cache_desc)
-        cache_id, addresses = engine.allocate(
-            placement, num_tensors, tensor_bytes, batch_size, True, (), model_id
-        )
+        geometry = cache_desc._geometry or cache_desc._allocation_geometry()
+        cache_id, addresses = engine.allocate(*geometry, True, (), model_id)
         return Cache(cache_id, cache_desc, addresses, self, False, True)
 
     def deallocate_blocks_cache(self, cache: Cache) -> None:
@@ -286,26 +261,29 @@ class CacheManager:
         engine = self._legacy_engine
         if engine is None:
             self._unavailable("copy_cache")
-        _require_cache("dst", dst)
-        _require_cache("src", src)
-        check_uint32("dst_batch_index", dst_batch_index)
-        check_uint32("src_batch_index", src_batch_index)
-        check_uint64("offset", offset)
-        _size(size, "copy_cache")
+        if not isinstance(dst, Cache):
+            _type_error("dst", "'Cache'", dst)
+        if not isinstance(src, Cache):
+            _type_error("src", "'Cache'", src)
+        _u32("dst_batch_index", dst_batch_index)
+        _u32("src_batch_index", src_batch_index)
+        if type(offset) is not int or not 0 <= offset < 2**64:
+            check_uint64("offset", offset)
+        if size != -1:
+            _size(size, "copy_cache")
         if req_id is not None:
             check_uint64("req_id", req_id)
-        raise_if_false(
-            not src._is_blocks_cache, "param check failed, src cache can not be blocks cache."
-        )
-        raise_if_false(
-            not dst._is_blocks_cache, "param check failed, dst cache can not be blocks cache."
-        )
+        if src._is_blocks_cache or dst._is_blocks_cache:
+            raise_status(
+                LLMStatusCode.LLM_PARAM_INVALID,
+                "param check failed, copy_cache takes no blocks cache.",
+            )
         if not _descs_match(dst._cache_desc, src._cache_desc):
             raise LLMParamValueError(
                 f"src and dst CacheDesc must match: src {src._cache_desc}, dst {dst._cache_desc}"
             )
-        dst_id = self._own_or_missing(dst, "dst")
-        src_id = self._own_or_missing(src, "src")
+        dst_id = dst._cache_id if dst._cache_manager is self else self._own_or_missing(dst, "dst")
+        src_id = src._cache_id if src._cache_manager is self else self._own_or_missing(src, "src")
         if req_id is not None:
             _log.debug("[copy_cache] req_id = %d, %d -> %d", req_id, src_id, dst_id)
         engine.copy_cache(dst_id, src_id, dst_batch_index, src_batch_index, offset, size)
@@ -318,11 +296,18 @@ class CacheManager:
         engine = self._legacy_engine
         if engine is None:
             self._unavailable("copy_blocks")
-        _require_cache("cache", cache)
+        if not isinstance(cache, Cache):
+            _type_error("cache", "'Cache'", cache)
         if not isinstance(copy_block_info, dict):
             _type_error("copy_block_info", "'dict'", copy_block_info)
-        raise_if_false(cache._is_blocks_cache, "param check failed, cache should be blocks cache.")
-        engine.copy_blocks(self._own_or_missing(cache, ""), copy_block_info)
+        if not cache._is_blocks_cache:
+            raise_status(
+                LLMStatusCode.LLM_PARAM_INVALID, "param check failed, cache should be blocks cache."
+            )
+        cache_id = (
+            cache._cache_id if cache._cache_manager is self else self._own_or_missing(cache, "")
+        )
+        engine.copy_blocks(cache_id, copy_block_info)
 
     def swap_blocks(self, src_cache: Cache, dst_cache: Cache, src_to_dst: dict[int, int]) -> None:
         """Moves blocks between a DEVICE blocks cache and HOST memory (a HOST blocks cache or a

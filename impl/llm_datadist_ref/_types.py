@@ -107,6 +107,7 @@ class CacheDesc:
         "_data_type",
         "_geometry",
         "_kv_tensor_format",
+        "_match_key",
         "_num_tensors",
         "_placement",
         "_seq_len_dim_index",
@@ -150,6 +151,7 @@ class CacheDesc:
         self._kv_tensor_format = kv_tensor_format
         self._size = -1
         self._geometry: tuple[int, int, int, int] | None = None
+        self._match_key: tuple[object, ...] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -220,6 +222,22 @@ class CacheDesc:
             self._shape[dim_index] = dim_value
         self._size = -1
         self._geometry = None
+        self._match_key = None
+
+    def _matching_key(self) -> tuple[object, ...]:
+        """What two descs of caches that copy_cache may copy between have in common: tensors,
+        element type, batch dimension and the shape apart from the batch dimension."""
+        key = self._match_key
+        if key is None:
+            shape = tuple(self._shape)
+            key = (
+                self._num_tensors,
+                self._data_type,
+                self._batch_dim,
+                shape[: self._batch_dim] + shape[self._batch_dim + 1 :],
+            )
+            self._match_key = key
+        return key
 
     def _allocation_geometry(self) -> tuple[int, int, int, int]:
         """(placement, num_tensors, tensor_bytes, batch_size) of a cache of this description.
