@@ -51,14 +51,19 @@ def test_progress_line() -> None:
     assert progress_line("atlas-a3", "data", 0, 0).endswith("0/0  100%")
 
 
-def test_progress_in_a_log_prints_each_family_once() -> None:
+def test_progress_appends_in_a_log_and_redraws_on_a_terminal() -> None:
     log = io.StringIO()
-    for done in range(4):
-        print_progress(log, "atlas-a3", "surface", done, 3)
-    assert log.getvalue() == "[atlas-a3] surface    3/3  100%\n"
+    print_progress(log, "atlas-a3", "surface", 40, 120)
+    print_progress(log, "atlas-a3", "stateful", 120, 120)
+    assert (
+        log.getvalue()
+        == "[atlas-a3] surface     40/120   33%\n[atlas-a3] stateful   120/120  100%\n"
+    )
     tty = Tty()
     print_progress(tty, "atlas-a3", "surface", 1, 3)
     assert tty.getvalue() == "\r\x1b[2K[atlas-a3] surface    1/3   33%"
+    print_progress(tty, "atlas-a3", "stateful", 3, 3)
+    assert tty.getvalue().endswith("3/3  100%\n")
 
 
 def test_rollup_order_covers_every_outcome() -> None:

@@ -15,7 +15,14 @@ from ..results import RunResult, TestResult
 from ..speclib import Spec
 from .outcomes import rollup
 
-__all__ = ["Catalogue", "ClauseInfo", "api_outcomes", "clause_outcomes"]
+__all__ = [
+    "Catalogue",
+    "ClauseInfo",
+    "api_outcomes",
+    "clause_outcomes",
+    "judged_apis",
+    "judged_clauses",
+]
 
 
 @dataclass(frozen=True)
@@ -86,19 +93,38 @@ class Catalogue:
         return [*listed, *sorted(extra)]
 
 
+def judged_clauses(test: TestResult) -> list[str]:
+    """The clauses a test's outcome speaks for.
+
+    A failing test that names the clause whose check failed (``failed_clause``)
+    speaks only for that one: a state machine checking ten clauses that trips on
+    one has not shown the other nine broken.
+    """
+    return test.failing_clauses or list(test.clauses)
+
+
+def judged_apis(test: TestResult, catalogue: Catalogue) -> list[str]:
+    """The APIs a test's outcome speaks for: those of its judged clauses, as far as known."""
+    if test.failing_clauses and test.failed_clause:
+        api = catalogue.clause(test.failed_clause).api_id
+        if api:
+            return [api]
+    return list(test.apis)
+
+
 def clause_outcomes(run: RunResult) -> dict[str, str]:
     """Clause id -> the rolled-up outcome of the tests that check it."""
     seen: dict[str, list[str]] = {}
     for test in run.tests:
-        for clause in test.clauses:
+        for clause in judged_clauses(test):
             seen.setdefault(clause, []).append(test.outcome)
     return {clause: rollup(outcomes) for clause, outcomes in seen.items()}
 
 
-def api_outcomes(run: RunResult) -> dict[str, str]:
+def api_outcomes(run: RunResult, catalogue: Catalogue) -> dict[str, str]:
     """API id -> the rolled-up outcome of the tests that exercise it."""
     seen: dict[str, list[str]] = {}
     for test in run.tests:
-        for api in test.apis:
+        for api in judged_apis(test, catalogue):
             seen.setdefault(api, []).append(test.outcome)
     return {api: rollup(outcomes) for api, outcomes in seen.items()}

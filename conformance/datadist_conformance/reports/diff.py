@@ -156,9 +156,8 @@ def compare_runs(product_id: str, old: RunResult | None, new: RunResult | None) 
     new_tests = {test.id: test for test in new.tests}
     for test_id, test in new_tests.items():
         before = old_tests.get(test_id)
-        change = Change(
-            test_id, before.outcome if before else None, test.outcome, tuple(test.clauses)
-        )
+        clauses = tuple(test.failing_clauses or test.clauses)
+        change = Change(test_id, before.outcome if before else None, test.outcome, clauses)
         if before is None:
             diff.new_tests.append(change)
         elif before.outcome == test.outcome:

@@ -104,7 +104,7 @@ def _short_clause(clause_id: str, api_id: str) -> str:
 
 def _matrix(run: RunResult, catalogue: Catalogue) -> str:
     by_clause = clause_outcomes(run)
-    by_api = api_outcomes(run)
+    by_api = api_outcomes(run, catalogue)
     rows = []
     for api_id in catalogue.api_ids([run]):
         clause_ids = catalogue.clause_ids(api_id, run.tests)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..results import OUTCOMES, RunResult
 from ..speclib import Spec
-from .catalogue import Catalogue, api_outcomes
+from .catalogue import Catalogue, api_outcomes, judged_apis
 from .facts import certification_line, implementation_label
 from .html_page import anchor, chip, esc, page
 from .outcomes import LABELS, NO_TEST
@@ -44,7 +44,7 @@ def index_data(runs: Sequence[RunResult], spec: Spec | None) -> dict[str, Any]:
     catalogue = Catalogue(spec)
     ordered = _ordered(runs, spec)
     apis = catalogue.api_ids(ordered)
-    per_run = {run.product["id"]: api_outcomes(run) for run in ordered}
+    per_run = {run.product["id"]: api_outcomes(run, catalogue) for run in ordered}
     products = []
     for run in ordered:
         product_id = run.product["id"]
@@ -82,10 +82,10 @@ def render_index_json(runs: Sequence[RunResult], spec: Spec | None) -> str:
     return json.dumps(index_data(runs, spec), ensure_ascii=False, indent=2) + "\n"
 
 
-def _api_counts(run: RunResult) -> dict[str, Counter[str]]:
+def _api_counts(run: RunResult, catalogue: Catalogue) -> dict[str, Counter[str]]:
     counts: dict[str, Counter[str]] = {}
     for test in run.tests:
-        for api in test.apis:
+        for api in judged_apis(test, catalogue):
             counts.setdefault(api, Counter())[test.outcome] += 1
     return counts
 
@@ -114,7 +114,8 @@ def render_index_html(runs: Sequence[RunResult], spec: Spec | None) -> str:
     """The self-contained overview page of an output directory."""
     data = index_data(runs, spec)
     ordered = _ordered(runs, spec)
-    counts = {run.product["id"]: _api_counts(run) for run in ordered}
+    catalogue = Catalogue(spec)
+    counts = {run.product["id"]: _api_counts(run, catalogue) for run in ordered}
     rows = []
     for api in data["apis"]:
         cells = []

@@ -74,7 +74,7 @@ def _failure_body(test: TestResult) -> str:
     ]
     if details:
         parts.append("\n".join(details))
-    parts.append(f"clauses: {', '.join(test.clauses) or '(none)'}")
+    parts.append(f"clauses: {', '.join(test.failing_clauses or test.clauses) or '(none)'}")
     if test.replay:
         parts.append(f"replay:\n{test.replay}")
     return _xml_text("\n\n".join(part for part in parts if part))
@@ -99,6 +99,8 @@ def _testcase(parent: ET.Element, test: TestResult, product_id: str) -> None:
     )
     pairs = [("clause", clause) for clause in test.clauses]
     pairs += [("api", api) for api in test.apis]
+    if test.failed_clause:
+        pairs.append(("failed_clause", test.failed_clause))
     pairs.append(("outcome", test.outcome))
     if test.examples is not None:
         pairs.append(("hypothesis_examples", str(test.examples)))

@@ -142,7 +142,7 @@ def _failing(run: RunResult, catalogue: Catalogue) -> list[str]:
         lines += _clause_quote(catalogue, clause_id)
         lines.append("")
         for test in run.tests:
-            if clause_id not in test.clauses or test.outcome not in ("fail", "error"):
+            if clause_id not in test.failing_clauses:
                 continue
             if test.id in shown:
                 lines.append(f"- {inline_code(test.id)} ({LABELS[test.outcome]}): details above")

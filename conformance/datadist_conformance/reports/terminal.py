@@ -51,12 +51,15 @@ def progress_line(product_id: str, family: str, done: int, total: int) -> str:
 
 
 def print_progress(stream: TextIO, product_id: str, family: str, done: int, total: int) -> None:
-    """Progress that redraws one line on a terminal and, in CI logs, prints each family once."""
+    """Progress that redraws one line on a terminal and appends a line per call in CI logs.
+
+    The runner calls it when a family of tests is done, so a log gets a few lines
+    per product line, never one per test.
+    """
     line = progress_line(product_id, family, done, total)
     if _is_terminal(stream):
-        end = "\n" if done >= total else ""
-        stream.write(f"\r\x1b[2K{line}{end}")
-    elif done >= total:
+        stream.write(f"\r\x1b[2K{line}" + ("\n" if done >= total else ""))
+    else:
         stream.write(line + "\n")
     stream.flush()
 
