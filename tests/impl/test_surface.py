@@ -28,41 +28,72 @@ def test_exports_the_target_contract() -> None:
     assert issubclass(ld.LLMException, RuntimeError)
 
 
+SIGNATURES = [
+    (ld.CacheManager.allocate_cache, "(self, cache_desc, cache_keys=())", "allocate_cache"),
+    (ld.CacheManager.deallocate_cache, "(self, cache)", "deallocate_cache"),
+    (ld.CacheManager.remove_cache_key, "(self, cache_key)", "remove_cache_key"),
+    (
+        ld.CacheManager.copy_cache,
+        "(self, dst, src, dst_batch_index=0, src_batch_index=0, offset=0, size=-1, req_id=None)",
+        "copy_cache",
+    ),
+    (
+        ld.CacheManager.allocate_blocks_cache,
+        "(self, cache_desc, blocks_cache_key=None)",
+        "allocate_blocks_cache",
+    ),
+    (ld.CacheManager.deallocate_blocks_cache, "(self, cache)", "deallocate_blocks_cache"),
+    (ld.CacheManager.copy_blocks, "(self, cache, copy_block_info)", "copy_blocks"),
+    (ld.CacheManager.swap_blocks, "(self, src_cache, dst_cache, src_to_dst)", "swap_blocks"),
+    (
+        ld.CacheManager.pull_cache,
+        "(self, cache_key, cache, batch_index=0, size=-1, **kwargs)",
+        "pull_cache",
+    ),
+    (
+        ld.CacheManager.pull_blocks,
+        "(self, src_cache_key, dst_cache, src_blocks=(), dst_blocks=(), **kwargs)",
+        "pull_blocks",
+    ),
+    (
+        ld.CacheManager.push_cache,
+        "(self, dst_cache_key, src_cache, src_batch_index=0, src_layer_range=None, "
+        "dst_layer_range=None, size=-1, tensor_num_per_layer=2)",
+        "push_cache",
+    ),
+    (ld.LLMDataDist.__init__, "(self, role, cluster_id)", None),
+    (ld.LLMDataDist.init, "(self, options)", "init"),
+    (ld.LLMDataDist.finalize, "(self)", "finalize"),
+    (ld.LLMDataDist.link_clusters, "(self, clusters, timeout=3000)", "link_clusters"),
+    (
+        ld.LLMDataDist.unlink_clusters,
+        "(self, clusters, timeout=3000, force=False)",
+        "unlink_clusters",
+    ),
+    (ld.LLMConfig.generate_options, "(self)", "generate_options"),
+    (ld.LLMClusterInfo.append_local_ip_info, "(self, ip, port)", "append_local_ip_info"),
+    (ld.LLMClusterInfo.append_remote_ip_info, "(self, ip, port)", "append_remote_ip_info"),
+    (
+        ld.CacheDesc.__init__,
+        "(self, num_tensors, shape, data_type, placement=<Placement.DEVICE: 1>, batch_dim_index=0, "
+        "seq_len_dim_index=-1, kv_tensor_format=None)",
+        None,
+    ),
+    (ld.CacheKeyByIdAndIndex.__init__, "(self, cluster_id, cache_id, batch_index=0)", None),
+    (ld.Cache.create_cpu_cache, "(cache_desc, addrs)", "create_cpu_cache"),
+]
+
+
 @pytest.mark.parametrize(
     ("function", "expected"),
     [
-        (ld.CacheManager.allocate_cache, "(self, cache_desc, cache_keys=())"),
-        (ld.CacheManager.deallocate_cache, "(self, cache)"),
-        (ld.CacheManager.remove_cache_key, "(self, cache_key)"),
-        (
-            ld.CacheManager.copy_cache,
-            "(self, dst, src, dst_batch_index=0, src_batch_index=0, offset=0, size=-1, req_id=None)",
-        ),
-        (ld.CacheManager.allocate_blocks_cache, "(self, cache_desc, blocks_cache_key=None)"),
-        (ld.CacheManager.deallocate_blocks_cache, "(self, cache)"),
-        (ld.CacheManager.copy_blocks, "(self, cache, copy_block_info)"),
-        (ld.CacheManager.swap_blocks, "(self, src_cache, dst_cache, src_to_dst)"),
-        (ld.CacheManager.pull_cache, "(self, cache_key, cache, batch_index=0, size=-1, **kwargs)"),
-        (
-            ld.CacheManager.pull_blocks,
-            "(self, src_cache_key, dst_cache, src_blocks=(), dst_blocks=(), **kwargs)",
-        ),
-        (
-            ld.CacheManager.push_cache,
-            "(self, dst_cache_key, src_cache, src_batch_index=0, src_layer_range=None, dst_layer_range=None, "
-            "size=-1, tensor_num_per_layer=2)",
-        ),
-        (ld.LLMDataDist.__init__, "(self, role, cluster_id)"),
-        (ld.LLMDataDist.init, "(self, options)"),
-        (ld.LLMDataDist.link_clusters, "(self, clusters, timeout=3000)"),
-        (ld.LLMDataDist.unlink_clusters, "(self, clusters, timeout=3000, force=False)"),
-        (
-            ld.CacheDesc.__init__,
-            "(self, num_tensors, shape, data_type, placement=<Placement.DEVICE: 1>, batch_dim_index=0, "
-            "seq_len_dim_index=-1, kv_tensor_format=None)",
-        ),
-        (ld.CacheKeyByIdAndIndex.__init__, "(self, cluster_id, cache_id, batch_index=0)"),
-        (ld.Cache.create_cpu_cache, "(cache_desc, addrs)"),
+        pytest.param(
+            function,
+            expected,
+            marks=[pytest.mark.clause(f"{api}.signature")] if api else [],
+            id=function.__qualname__,
+        )
+        for function, expected, api in SIGNATURES
     ],
 )
 def test_vendor_signatures(function: object, expected: str) -> None:
@@ -102,6 +133,18 @@ def test_enums() -> None:
     assert ld.CacheDesc(1, [2, 3], ld.DataType.DT_STRING).size == 96
 
 
+@pytest.mark.clause(
+    "cache_manager.signature", "mem_pool_cfg.signature", "host_mem_pool_cfg.signature"
+)
+def test_properties_and_settable_options() -> None:
+    assert isinstance(ld.LLMDataDist.cache_manager, property)
+    for name in ("mem_pool_cfg", "host_mem_pool_cfg"):
+        attribute = getattr(ld.LLMConfig, name)
+        assert isinstance(attribute, property)
+        assert attribute.fset is not None
+
+
+@pytest.mark.clause("generate_options.returns.dict")
 def test_generate_options_uses_the_vendor_keys() -> None:
     config = ld.LLMConfig(
         device_id=0,

@@ -44,7 +44,7 @@ def test_swap_in_from_numpy_host_memory(cm: ld.CacheManager) -> None:
         assert np.array_equal(tensor_view(device, t), expected)
 
 
-@pytest.mark.clause("swap_blocks.swap_in")
+@pytest.mark.clause("swap_blocks.swap_in", "swap_blocks.staging_buffer")
 def test_swap_in_from_int_addresses_through_the_staging_path(cm: ld.CacheManager) -> None:
     # 2 tensors x 256 blocks of 4 KiB = 2 MiB: above the inline threshold, so the staged path runs.
     blocks, width = 256, 2048
@@ -69,10 +69,8 @@ def test_swap_in_from_int_addresses_through_the_staging_path(cm: ld.CacheManager
             )
 
 
-@pytest.mark.clause("swap_blocks.swap_out")
-@pytest.mark.parametrize(
-    ("blocks", "width"), [(8, 512), (256, 2048)]
-)  # inline, and on the 4 workers
+@pytest.mark.clause("swap_blocks.swap_out", "swap_blocks.threads")
+@pytest.mark.parametrize(("blocks", "width"), [(8, 512), (256, 2048)])  # inline; on 4 workers
 def test_swap_out_to_host(cm: ld.CacheManager, blocks: int, width: int) -> None:
     device = cm.allocate_blocks_cache(device_desc(blocks=blocks, width=width))
     data = fill(device, 5)
@@ -159,6 +157,14 @@ def test_mismatched_caches(cm: ld.CacheManager, host: ld.CacheDesc) -> None:
         return
     with pytest.raises(ValueError, match="must be equal"):
         cm.swap_blocks(device, cpu, {0: 0})
+
+
+@pytest.mark.clause("swap_blocks.paged_only")
+def test_swap_takes_blocks_caches_only(cm: ld.CacheManager) -> None:
+    plain = cm.allocate_cache(device_desc())
+    host = ld.Cache.create_cpu_cache(host_desc(), host_arrays(host_desc(), 15))
+    with pytest.raises(ValueError, match="blocks caches only"):
+        cm.swap_blocks(plain, host, {0: 0})
 
 
 @pytest.mark.clause("swap_blocks.raises.mismatch")
