@@ -69,6 +69,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--datadist-test-timeout", type=float, default=300.0, help="kill the run if one test hangs"
     )
+    group.addoption("--datadist-only", default=None, help="file of test ids: run only these")
+    group.addoption(
+        "--datadist-collect",
+        default=None,
+        help="write {test id: [clause ids]} (JSON) at collection",
+    )
+    group.addoption("--datadist-exclude", default=None, help="file of test ids: leave these out")
 
 
 class _PluginState:
@@ -82,6 +89,12 @@ class _PluginState:
         self.results_path = (
             Path(option("--datadist-results")) if option("--datadist-results") else None
         )
+        journal = option("--datadist-journal")
+        # faulthandler writes here (not to pytest's captured stderr), so that a crash or a hang
+        # leaves its traceback for the runner to report.
+        self.faults = open(f"{journal}.faults", "w", encoding="utf-8") if journal else None  # noqa: SIM115
+        if self.faults is not None:
+            faulthandler.enable(file=self.faults)
         self.journal = (
             open(option("--datadist-journal"), "a", encoding="utf-8")  # noqa: SIM115 - open all session
             if option("--datadist-journal")
@@ -90,6 +103,8 @@ class _PluginState:
         path = option("--datadist-expectations")
         self.expectations: list[Expectation] = load_expectations(Path(path)) if path else []
         self.used_expectations: set[int] = set()
+        self.only = _read_ids(option("--datadist-only"))
+        self.exclude = _read_ids(option("--datadist-exclude")) or set()
         self.results: dict[str, TestResult] = {}
         self.current: list[str] = [""]
         self.seed = int(config.getoption("--hypothesis-seed", default=None) or 0)
@@ -116,6 +131,12 @@ class _PluginState:
             self.journal.write(line + "\n")
             self.journal.flush()
             os.fsync(self.journal.fileno())
+
+
+def _read_ids(path: str | None) -> set[str] | None:
+    if not path:
+        return None
+    return {line.strip() for line in Path(path).read_text("utf-8").splitlines() if line.strip()}
 
 
 def _state(config: pytest.Config) -> _PluginState:
@@ -152,6 +173,10 @@ def _family(item: pytest.Item) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = _state(config)
+    if state.only is not None or state.exclude:
+        keep = [i for i in items if _selected(state, _test_name(i))]
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
     for item in items:
         for index, expectation in enumerate(state.expectations):
             if expectation.matches(_test_name(item), _clauses(item), state.product):
@@ -163,6 +188,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 )
                 break
     state.log(f"total {len(items)}")
+    collect_path = config.getoption("--datadist-collect")
+    if collect_path:
+        tests = {
+            _test_name(item): {"clauses": _clauses(item), "family": _family(item)} for item in items
+        }
+        Path(collect_path).write_text(json.dumps(tests, indent=1), "utf-8")
+
+
+def _selected(state: _PluginState, name: str) -> bool:
+    return (state.only is None or name in state.only) and name not in state.exclude
 
 
 @pytest.hookimpl(wrapper=True)
@@ -171,8 +206,11 @@ def pytest_runtest_protocol(
 ) -> Generator[None, object, object]:
     state = _state(item.config)
     state.current[0] = item.nodeid
-    state.log(f"start {_test_name(item)} {_family(item)}")
-    faulthandler.dump_traceback_later(state.timeout, exit=True)
+    state.log(f"start {_test_name(item)} {_family(item)} {','.join(_clauses(item)) or '-'}")
+    if state.faults is not None:
+        faulthandler.dump_traceback_later(state.timeout, exit=True, file=state.faults)
+    else:
+        faulthandler.dump_traceback_later(state.timeout, exit=True)
     try:
         return (yield)
     finally:
@@ -247,6 +285,7 @@ def _failed(
             failure.observed,
         )
         result.replay = failure.replay
+        result.failed_clause = failure.clause_id
         return
     precondition = _find(exc, PreconditionError)
     result.outcome = "error" if when != "call" or not isinstance(exc, AssertionError) else "fail"
@@ -277,15 +316,43 @@ def _short(text: str, limit: int = 4000) -> str:
     return text if len(text) <= limit else text[: limit // 2] + "\n...\n" + text[-limit // 2 :]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In a runner's process, load the target first: a target that cannot load ends the run."""
+    state = _state(session.config)
+    if state.results_path is None:
+        return
+    try:
+        state.context()
+    except Exception as exc:
+        state.results_path.parent.mkdir(parents=True, exist_ok=True)
+        state.results_path.write_text(
+            json.dumps({"load_error": f"{type(exc).__name__}: {exc}"}), "utf-8"
+        )
+        state.log("finished")
+        pytest.exit(f"cannot load the target: {type(exc).__name__}: {exc}", returncode=4)
+
+
+def _target_facts(state: _PluginState) -> dict[str, object]:
+    target = state.context().target
+    return {
+        "module": target.name,
+        "name": target.name,
+        "version": target.version,
+        "adapter": target.adapter.name,
+        "capabilities": sorted(target.adapter.capabilities),
+    }
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _state(session.config)
-    if state.results_path is not None:
+    if state.results_path is not None and not state.results_path.is_file():
         unused = [
             f"{e.label}: {e.reason}"
             for i, e in enumerate(state.expectations)
             if i not in state.used_expectations
         ]
         payload = {
+            "target": _target_facts(state),
             "tests": [r.to_json() for r in state.results.values()],
             "unused_expectations": unused,
             "finished": time.time(),

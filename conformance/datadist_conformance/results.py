@@ -49,6 +49,14 @@ class TestResult:
     observed: str = ""
     examples: int | None = None  #: hypothesis examples run, when it is a property test
     stale_expectation: str = ""  #: the expectation entry's reason, when it no longer fails
+    failed_clause: str = ""  #: on fail, the clause whose check failed (a test may check several)
+
+    @property
+    def failing_clauses(self) -> list[str]:
+        """The clauses this test shows violated: the failed check's, else all it checks."""
+        if self.outcome not in APPLICABLE_FAILURES:
+            return []
+        return [self.failed_clause] if self.failed_clause else list(self.clauses)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,9 +92,7 @@ class RunResult:
 
     @property
     def failing_clauses(self) -> list[str]:
-        return sorted(
-            {c for t in self.tests if t.outcome in APPLICABLE_FAILURES for c in t.clauses}
-        )
+        return sorted({c for t in self.tests for c in t.failing_clauses})
 
     def families(self) -> dict[str, dict[str, float]]:
         """Per test family: tests, hypothesis examples and seconds."""

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import report_cmd, spec_cmd
+from . import report_cmd, run_cmd, spec_cmd
 
 __all__ = ["main"]
 
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Conformance suite for the llm_datadist CacheManager API.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run_cmd.register(commands)
     spec_cmd.register(commands)
     report_cmd.register(commands)
     return parser

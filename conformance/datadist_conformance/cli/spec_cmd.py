@@ -28,6 +28,11 @@ def register(commands: Any) -> None:
     _add_spec_dir(dump_parser)
     dump_parser.set_defaults(handler=_dump)
 
+    coverage_parser = actions.add_parser(
+        "coverage", help="print every clause with the tests that check it; exit 1 if one has none"
+    )
+    coverage_parser.set_defaults(handler=_coverage)
+
 
 def _add_spec_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -65,3 +70,27 @@ def _dump(args: argparse.Namespace) -> int:
     json.dump(dump(spec), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    from ..coverage import collect_tests, coverage
+
+    spec = load_spec()
+    report = coverage(spec, collect_tests())
+    for clause in spec.clauses():
+        tests = report.tests_of[clause.id]
+        if clause.id in report.informative:
+            status = "informative (not tested)"
+        elif not tests:
+            status = "NO TEST"
+        else:
+            status = ", ".join(tests)
+        print(f"{clause.id:<55} {clause.kind:<28} {status}")
+    for test_id, clauses in report.unknown.items():
+        print(f"error: {test_id} names unknown clauses {clauses}", file=sys.stderr)
+    tested = len(spec.clauses()) - len(report.informative) - len(report.untested)
+    print(
+        f"{tested} clauses tested, {len(report.informative)} informative, "
+        f"{len(report.untested)} without a test, {len(report.unknown)} tests naming unknown clauses"
+    )
+    return 0 if report.ok else 1

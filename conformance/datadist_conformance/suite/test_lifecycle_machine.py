@@ -1,0 +1,217 @@
+"""A stateful test of the reference-counting lifecycle, against a model.
+
+Hypothesis drives random sequences of allocate_cache (with keys),
+deallocate_cache, remove_cache_key and pull_cache by a linked DECODER, and
+checks each step against a model of the document's rules: a cache lives while
+its cache_id reference or any key reference does; a live key can be pulled
+once and yields its batch's bytes; a dead key cannot be pulled; releasing what
+is already released does nothing; a bound key cannot be bound again; and an
+allocation that exceeds the pool fails. Every cache takes exactly one page,
+so capacity is a count of pages.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
+
+from datadist_conformance.checks import not_applicable
+from datadist_conformance.context import SuiteContext
+from datadist_conformance.harness import Cache, Layout, PoolSpec, Scenario
+
+CLAUSES = (
+    "allocate_cache.refs.held_by_id_and_keys",
+    "allocate_cache.refs.id_released_by_deallocate",
+    "allocate_cache.refs.key_released_by_pull",
+    "allocate_cache.refs.key_released_by_remove",
+    "allocate_cache.raises.key_already_bound",
+    "allocate_cache.pool.capacity",
+    "deallocate_cache.deferred_until_keys_released",
+    "deallocate_cache.absent_noop",
+    "remove_cache_key.not_pullable_after",
+    "remove_cache_key.absent_noop",
+)
+
+PAGE_SHIFT = 12
+PAGES = 24
+
+
+@dataclass
+class ModelCache:
+    cache: Cache
+    model: list[bytearray]
+    id_reference: bool = True
+    keys: dict[int, int] = field(default_factory=dict)  #: live req_id -> batch index
+
+    @property
+    def alive(self) -> bool:
+        return self.id_reference or bool(self.keys)
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    def __init__(self, ctx: SuiteContext) -> None:
+        super().__init__()
+        self.s = Scenario(ctx)
+        self.spec = ctx.spec
+        self.can_pull = ctx.target.has("peer") and ctx.target.has("bytes")
+        self.prompt = self.s.engine(device_pool=PoolSpec(PAGES << PAGE_SHIFT, PAGE_SHIFT))
+        self.decoder = self.s.decoder_linked_to(self.prompt) if self.can_pull else None
+        self.caches: list[ModelCache] = []
+        self.dead_keys: list[int] = []
+        self.req_ids = itertools.count(1)
+        self.seed = itertools.count(1)
+
+    def teardown(self) -> None:
+        self.s.close()
+
+    def _clause(self, clause_id: str) -> None:
+        self.s.clause = self.spec.clause(clause_id)
+
+    def _pages_in_use(self) -> int:
+        return sum(1 for c in self.caches if c.alive)
+
+    def _key(self, req_id: int) -> Any:
+        return self.s.key(self.prompt.cluster_id, req_id)
+
+    @rule(data=st.data())
+    def allocate(self, data: st.DataObject) -> None:
+        batch = data.draw(st.integers(1, 3), label="batch")
+        row = data.draw(st.integers(1, (1 << PAGE_SHIFT) // batch), label="bytes per batch index")
+        keys = data.draw(st.integers(0, batch), label="number of keys")
+        req_ids = [next(self.req_ids) for _ in range(keys)]
+        layout = Layout(1, (batch, row), 1)
+        self._clause("allocate_cache.pool.capacity")
+        desc = self.s.desc(layout)
+        key_objects = [self._key(r) for r in req_ids]
+        if self._pages_in_use() + 1 > PAGES:
+            self.s.expect_raises(
+                ["LLMException"], self.prompt.cache_manager, "allocate_cache", desc, key_objects
+            )
+            return
+        if self._pages_in_use() + 1 <= PAGES // 2:
+            raw = self.s.expect_ok(self.prompt.cache_manager, "allocate_cache", desc, key_objects)
+        else:  # near the limit the document allows either outcome (fragmentation, overhead)
+            try:
+                raw = self.s.t.call(self.prompt.cache_manager, "allocate_cache", desc, key_objects)
+            except Exception:
+                return
+        cache = Cache(raw, layout)
+        model = self.s.fill(cache, next(self.seed)) if self.can_pull else []
+        self.caches.append(
+            ModelCache(cache, model, keys=dict(zip(req_ids, range(keys), strict=True)))
+        )
+
+    @precondition(lambda self: any(c.id_reference for c in self.caches))
+    @rule(data=st.data())
+    def deallocate(self, data: st.DataObject) -> None:
+        entry = data.draw(
+            st.sampled_from([c for c in self.caches if c.id_reference]), label="cache"
+        )
+        self._clause("allocate_cache.refs.id_released_by_deallocate")
+        self.s.expect_ok(self.prompt.cache_manager, "deallocate_cache", entry.cache.raw)
+        entry.id_reference = False
+
+    @precondition(lambda self: any(not c.id_reference for c in self.caches))
+    @rule(data=st.data())
+    def deallocate_again(self, data: st.DataObject) -> None:
+        entry = data.draw(
+            st.sampled_from([c for c in self.caches if not c.id_reference]), label="released cache"
+        )
+        self._clause("deallocate_cache.absent_noop")
+        self.s.expect_ok(self.prompt.cache_manager, "deallocate_cache", entry.cache.raw)
+
+    @precondition(lambda self: any(c.keys for c in self.caches))
+    @rule(data=st.data())
+    def remove_key(self, data: st.DataObject) -> None:
+        entry = data.draw(st.sampled_from([c for c in self.caches if c.keys]), label="cache")
+        req_id = data.draw(st.sampled_from(sorted(entry.keys)), label="req_id")
+        self._clause("allocate_cache.refs.key_released_by_remove")
+        self.s.expect_ok(self.prompt.cache_manager, "remove_cache_key", self._key(req_id))
+        del entry.keys[req_id]
+        self.dead_keys.append(req_id)
+
+    @precondition(lambda self: bool(self.dead_keys))
+    @rule(data=st.data())
+    def remove_dead_key(self, data: st.DataObject) -> None:
+        req_id = data.draw(st.sampled_from(self.dead_keys), label="dead req_id")
+        self._clause("remove_cache_key.absent_noop")
+        self.s.expect_ok(self.prompt.cache_manager, "remove_cache_key", self._key(req_id))
+
+    @precondition(lambda self: self.can_pull and any(c.keys for c in self.caches))
+    @rule(data=st.data())
+    def pull_live_key(self, data: st.DataObject) -> None:
+        entry = data.draw(st.sampled_from([c for c in self.caches if c.keys]), label="cache")
+        req_id = data.draw(st.sampled_from(sorted(entry.keys)), label="req_id")
+        index = entry.keys[req_id]
+        layout = entry.cache.layout
+        self._clause(
+            "deallocate_cache.deferred_until_keys_released"
+            if not entry.id_reference
+            else "allocate_cache.refs.held_by_id_and_keys"
+        )
+        assert self.decoder is not None
+        target = Cache(
+            self.s.setup(
+                self.decoder.cache_manager,
+                "allocate_cache",
+                self.s.desc(Layout(1, (1, layout.shape[1]), 1)),
+            ),
+            Layout(1, (1, layout.shape[1]), 1),
+        )
+        self.s.expect_ok(self.decoder.cache_manager, "pull_cache", self._key(req_id), target.raw, 0)
+        span = layout.slice_bytes
+        want = bytes(entry.model[0][index * span : (index + 1) * span])
+        got = self.s.read(target)[0]
+        self.s.check(
+            got == want,
+            call="pull_cache(live key)",
+            expected=f"batch index {index}'s bytes",
+            observed="other bytes",
+        )
+        self._clause("allocate_cache.refs.key_released_by_pull")
+        del entry.keys[req_id]
+        self.dead_keys.append(req_id)
+        self.s.setup(self.decoder.cache_manager, "deallocate_cache", target.raw)
+
+    @precondition(lambda self: self.can_pull and bool(self.dead_keys))
+    @rule(data=st.data())
+    def pull_dead_key(self, data: st.DataObject) -> None:
+        req_id = data.draw(st.sampled_from(self.dead_keys), label="dead req_id")
+        self._clause("remove_cache_key.not_pullable_after")
+        assert self.decoder is not None
+        target = self.s.setup(
+            self.decoder.cache_manager, "allocate_cache", self.s.desc(Layout(1, (1, 1), 1))
+        )
+        self.s.expect_raises(
+            ["LLMException"], self.decoder.cache_manager, "pull_cache", self._key(req_id), target, 0
+        )
+        self.s.setup(self.decoder.cache_manager, "deallocate_cache", target)
+
+    @precondition(lambda self: any(c.keys for c in self.caches))
+    @rule(data=st.data())
+    def bind_a_bound_key(self, data: st.DataObject) -> None:
+        entry = data.draw(st.sampled_from([c for c in self.caches if c.keys]), label="cache")
+        req_id = data.draw(st.sampled_from(sorted(entry.keys)), label="bound req_id")
+        self._clause("allocate_cache.raises.key_already_bound")
+        self.s.expect_raises(
+            ["LLMException"],
+            self.prompt.cache_manager,
+            "allocate_cache",
+            self.s.desc(Layout(1, (1, 8), 1)),
+            [self._key(req_id)],
+        )
+
+
+@pytest.mark.clause(*CLAUSES)
+@pytest.mark.family("stateful")
+def test_lifecycle_state_machine(suite_context: SuiteContext) -> None:
+    if not suite_context.supported("CacheManager.allocate_cache"):
+        not_applicable(f"the legacy CacheManager is not supported on {suite_context.product_id}")
+    # A factory is allowed (hypothesis docs); the stubs only name the class form.
+    run_state_machine_as_test(lambda: LifecycleMachine(suite_context), settings=settings())  # type: ignore[arg-type]
