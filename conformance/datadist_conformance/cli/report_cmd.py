@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,18 @@ from ..reports import (
     render_diff_text,
     write_reports,
 )
+from ..reports.baseline import (
+    BASELINE_DIR,
+    BASELINE_PROFILE,
+    BASELINE_SEED,
+    REFERENCE,
+    stale_lines,
+    write_baseline,
+)
 from ..reports.diff import RerunFn
 from ..reports.writer import write_text_atomically
 from ..results import RunResult
+from ..runner import RunOptions, rerun, run_products
 from ..speclib import Spec, SpecError, load_spec
 
 __all__ = ["register"]
@@ -82,6 +91,29 @@ def register(commands: Any) -> None:
     _add_require_certified(diff)
     _add_spec_dir(diff)
     diff.set_defaults(handler=_diff)
+
+    baseline = actions.add_parser(
+        "baseline",
+        help="regenerate the committed baseline of the reference on every product line",
+        description=(
+            f"Run the reference ({REFERENCE}) on every product line with profile "
+            f"{BASELINE_PROFILE} and seed {BASELINE_SEED} (or take those results from --from), "
+            "drop timestamps, durations and the environment, and write results.json and "
+            "summary.md per line plus the index to OUT."
+        ),
+    )
+    baseline.add_argument("out", type=Path, help=f"the baseline directory ({BASELINE_DIR})")
+    baseline.add_argument(
+        "--from",
+        dest="source",
+        metavar="RESULTS",
+        type=Path,
+        default=None,
+        help=f"use these results (of a --profile {BASELINE_PROFILE} --seed {BASELINE_SEED} run) "
+        "instead of running the reference",
+    )
+    _add_spec_dir(baseline)
+    baseline.set_defaults(handler=_baseline)
 
 
 def _add_require_certified(parser: argparse.ArgumentParser) -> None:
@@ -148,12 +180,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _runner_rerun() -> RerunFn | None:
-    """``datadist_conformance.runner.rerun`` when the runner provides it."""
-    try:
-        runner = importlib.import_module("datadist_conformance.runner")
-    except ImportError:
-        return None
-    rerun: RerunFn | None = getattr(runner, "rerun", None)
+    """The runner's rerun; a seam for tests, which replace it with a scripted fake."""
     return rerun
 
 
@@ -196,4 +223,51 @@ def _diff(args: argparse.Namespace) -> int:
     if args.require_certified and uncertified:
         print(f"not certified: {', '.join(uncertified)}", file=sys.stderr)
         return EXIT_NOT_CERTIFIED
+    return 0
+
+
+def _reference_runs(spec: Spec | None) -> list[RunResult]:
+    """The reference on every product line, run the way the baseline records it."""
+    products = [product.id for product in (spec or load_spec()).products]
+    options = RunOptions(impl=REFERENCE, profile=BASELINE_PROFILE, seed=BASELINE_SEED)
+    with tempfile.TemporaryDirectory(prefix="datadist-baseline-") as scratch:
+        return run_products(products, options, Path(scratch))
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    spec = _spec(args)
+    if args.source is None:
+        runs = _reference_runs(spec)
+    else:
+        try:
+            runs = list(load_result_set(args.source).values())
+        except ResultsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        odd = [
+            r.product["id"]
+            for r in runs
+            if (r.profile, r.seed) != (BASELINE_PROFILE, BASELINE_SEED)
+        ]
+        if odd:
+            print(
+                f"error: {', '.join(odd)} ran with another profile or seed; the baseline records "
+                f"--profile {BASELINE_PROFILE} --seed {BASELINE_SEED}",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
+    try:
+        previous = load_result_set(args.out)
+    except ResultsError:
+        previous = {}
+    changes = stale_lines(previous, {run.product["id"]: run for run in runs}) if previous else []
+    write_baseline(args.out, runs, spec)
+    for change in changes:
+        print(f"  {change}")
+    verdicts = ", ".join(
+        f"{r.product['id']} {'certified' if r.certified else 'NOT certified'}" for r in runs
+    )
+    print(f"wrote the baseline of {len(runs)} product line(s) to {args.out}: {verdicts}")
+    if previous:
+        print(f"{len(changes)} change(s) from the previous baseline")
     return 0

@@ -39,8 +39,15 @@ def _ordered(runs: Sequence[RunResult], spec: Spec | None) -> list[RunResult]:
     )
 
 
-def index_data(runs: Sequence[RunResult], spec: Spec | None) -> dict[str, Any]:
-    """The API x product line matrix and each line's verdict, as JSON-ready data."""
+def index_data(
+    runs: Sequence[RunResult],
+    spec: Spec | None,
+    product_files: Mapping[str, str] = PRODUCT_FILES,
+) -> dict[str, Any]:
+    """The API x product line matrix and each line's verdict, as JSON-ready data.
+
+    ``product_files`` names the files beside each line's results (kind -> file name).
+    """
     catalogue = Catalogue(spec)
     ordered = _ordered(runs, spec)
     apis = catalogue.api_ids(ordered)
@@ -62,7 +69,7 @@ def index_data(runs: Sequence[RunResult], spec: Spec | None) -> dict[str, Any]:
                 "spec_hash": run.spec_hash,
                 "profile": run.profile,
                 "seed": run.seed,
-                "reports": {kind: f"{product_id}/{name}" for kind, name in PRODUCT_FILES.items()},
+                "reports": {kind: f"{product_id}/{name}" for kind, name in product_files.items()},
             }
         )
     matrix = {
@@ -78,8 +85,12 @@ def index_data(runs: Sequence[RunResult], spec: Spec | None) -> dict[str, Any]:
     }
 
 
-def render_index_json(runs: Sequence[RunResult], spec: Spec | None) -> str:
-    return json.dumps(index_data(runs, spec), ensure_ascii=False, indent=2) + "\n"
+def render_index_json(
+    runs: Sequence[RunResult],
+    spec: Spec | None,
+    product_files: Mapping[str, str] = PRODUCT_FILES,
+) -> str:
+    return json.dumps(index_data(runs, spec, product_files), ensure_ascii=False, indent=2) + "\n"
 
 
 def _api_counts(run: RunResult, catalogue: Catalogue) -> dict[str, Counter[str]]:
@@ -94,7 +105,7 @@ def _tooltip(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{LABELS[o]}: {counts[o]}" for o in OUTCOMES if counts.get(o))
 
 
-def _header(run: RunResult) -> str:
+def _header(run: RunResult, product_page: str) -> str:
     pid = run.product["id"]
     verdict = "yes" if run.certified else "no"
     mark = "✓ certified" if run.certified else "✗ not certified"
@@ -102,7 +113,8 @@ def _header(run: RunResult) -> str:
     tally = " · ".join(f"{counts[o]} {LABELS[o]}" for o in OUTCOMES if counts[o])
     crash = f'<div class="muted">crashed: {esc(run.crashed)}</div>' if run.crashed else ""
     return (
-        f'<th class="cell"><a href="{esc(pid)}/report.html">{esc(run.product.get("name") or pid)}</a>'
+        f'<th class="cell"><a href="{esc(pid)}/{esc(product_page)}">'
+        f"{esc(run.product.get('name') or pid)}</a>"
         f'<div class="muted mono">{esc(pid)}</div>'
         f'<div><span class="verdict small {verdict}" title="{esc(certification_line(run))}">'
         f"{mark}</span></div>{crash}"
@@ -110,12 +122,18 @@ def _header(run: RunResult) -> str:
     )
 
 
-def render_index_html(runs: Sequence[RunResult], spec: Spec | None) -> str:
-    """The self-contained overview page of an output directory."""
+def render_index_html(
+    runs: Sequence[RunResult], spec: Spec | None, product_page: str = PRODUCT_FILES["html"]
+) -> str:
+    """The self-contained overview page of an output directory; cells link to ``product_page``."""
     data = index_data(runs, spec)
     ordered = _ordered(runs, spec)
     catalogue = Catalogue(spec)
     counts = {run.product["id"]: _api_counts(run, catalogue) for run in ordered}
+
+    def fragment(api: str) -> str:
+        return f"#{anchor('api', api)}" if product_page.endswith(".html") else ""
+
     rows = []
     for api in data["apis"]:
         cells = []
@@ -125,7 +143,7 @@ def render_index_html(runs: Sequence[RunResult], spec: Spec | None) -> str:
             tip = _tooltip(counts[pid].get(api, Counter())) or LABELS[outcome]
             cells.append(
                 f'<td class="cell o-{outcome}" title="{esc(tip)}">'
-                f'<a href="{esc(pid)}/report.html#{anchor("api", api)}">{chip(outcome)}</a></td>'
+                f'<a href="{esc(pid)}/{esc(product_page)}{fragment(api)}">{chip(outcome)}</a></td>'
             )
         rows.append(f'<tr><td class="api"><code>{esc(api)}</code></td>{"".join(cells)}</tr>')
 
@@ -145,7 +163,7 @@ def render_index_html(runs: Sequence[RunResult], spec: Spec | None) -> str:
         "</dl>"
         f'<div class="legend">{legend}</div>'
         '<table class="grid matrix"><thead><tr><th>API</th>'
-        f"{''.join(_header(run) for run in ordered)}</tr></thead>"
+        f"{''.join(_header(run, product_page) for run in ordered)}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
     return page("datadist-conformance: product lines", body, script=False)

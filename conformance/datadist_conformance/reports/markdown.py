@@ -56,6 +56,15 @@ def _capabilities(impl: Mapping[str, str]) -> str:
     return f" with capabilities {md_text(impl['capabilities'] or 'none')}"
 
 
+def _run_times(run: RunResult) -> str:
+    if not run.started:
+        return "| run | times not recorded (a baseline keeps only what a rerun reproduces) |"
+    return (
+        f"| run | {md_text(run.started)} → {md_text(run.finished or '?')} "
+        f"({wall_seconds(run):.1f} s) |"
+    )
+
+
 def _heading(run: RunResult) -> list[str]:
     verdict = certification_line(run)
     mark = "✅" if run.certified else "❌"
@@ -73,8 +82,7 @@ def _heading(run: RunResult) -> list[str]:
         f"| product line | {md_text(product_label(run))} |",
         f"| suite | {md_text(run.suite_version)}, spec {inline_code(run.spec_hash[:12])} |",
         f"| profile, seed | {md_text(run.profile)}, {run.seed} |",
-        f"| run | {md_text(run.started or '?')} → {md_text(run.finished or '?')} "
-        f"({wall_seconds(run):.1f} s) |",
+        _run_times(run),
     ]
 
 
