@@ -34,8 +34,8 @@ from .target import load_target
 PROFILES = {
     # quick: the project's own CI; ci: certifying one line in about a minute; thorough: nightly.
     "quick": settings(max_examples=8, stateful_step_count=15),
-    "ci": settings(max_examples=25, stateful_step_count=25),
-    "thorough": settings(max_examples=250, stateful_step_count=60),
+    "ci": settings(max_examples=100, stateful_step_count=40),
+    "thorough": settings(max_examples=1000, stateful_step_count=100),
 }
 _COMMON = {
     "deadline": None,
