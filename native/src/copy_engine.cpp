@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <thread>
 
 #include "llm_datadist_ref/worker_pool.hpp"
 
@@ -58,6 +59,11 @@ void HostCopyEngine::run_parallel(const std::vector<CopySpan>& spans, unsigned w
         begin = end;
     }
     WorkerPool::shared().run_all(std::move(jobs));
+}
+
+unsigned copy_parallelism() noexcept {
+    static const unsigned ways = std::max(1U, std::min(4U, std::thread::hardware_concurrency()));
+    return ways;
 }
 
 std::shared_ptr<CopyEngine> default_copy_engine() {

@@ -66,6 +66,7 @@ CopyPlan Engine::plan_copy_cache(int64_t dst_id, int64_t src_id, uint32_t dst_ba
         plan.spans.push_back({dst.storage->tensor(t) + dst_at, src.storage->tensor(t) + src_at, bytes});
     }
     plan.total_bytes = bytes * src.geometry.num_tensors;
+    plan.independent = true;  // each span stays within its own tensor
     return plan;
 }
 
@@ -97,9 +98,35 @@ CopyPlan Engine::plan_copy_blocks(int64_t cache_id, const std::vector<IndexPair>
         }
     }
     plan.total_bytes = plan.spans.size() * block;
+    // Independent unless a block is written twice or written and also read.
+    std::vector<uint8_t> role(num_blocks, 0);  // bit 0: read, bit 1: written
+    plan.independent = true;
+    for (const auto& pair : pairs) {
+        if (pair.src == pair.dst) {
+            continue;
+        }
+        role[static_cast<std::size_t>(pair.src)] |= 1;
+    }
+    for (const auto& pair : pairs) {
+        if (pair.src == pair.dst) {
+            continue;
+        }
+        uint8_t& mark = role[static_cast<std::size_t>(pair.dst)];
+        if (mark != 0) {
+            plan.independent = false;
+            break;
+        }
+        mark = 2;
+    }
     return plan;
 }
 
-void Engine::run(const CopyPlan& plan) const { copier_->run(plan.spans.data(), plan.spans.size()); }
+void Engine::run(const CopyPlan& plan) const {
+    if (plan.independent && plan.total_bytes >= kParallelCopyThreshold && copy_parallelism() > 1) {
+        copier_->run_parallel(plan.spans, copy_parallelism());
+    } else {
+        copier_->run(plan.spans.data(), plan.spans.size());
+    }
+}
 
 }  // namespace llm_datadist_ref

@@ -1,9 +1,11 @@
 // swap_blocks: HOST <-> DEVICE block moves. Swap-out runs on 4 workers; swap-in runs through a
 // 4-block staging buffer (an H2D stage on the caller, a D2D stage on one worker), as the document
 // describes the device implementation. Small swaps run inline.
-#include <condition_variable>
+#include <array>
+#include <atomic>
 #include <cstring>
-#include <deque>
+#include <memory>
+#include <thread>
 #include <string>
 #include <unordered_map>
 
@@ -141,60 +143,44 @@ void Engine::run_staged_swap_in(const SwapPlan& plan) {
         staging_ = backend_->reserve(slot_bytes * kStagingSlots, std::size_t{2} << 20);
     }
 
-    // Ring of kStagingSlots slots: the caller fills them from host memory (H2D), one worker drains
-    // them into the device blocks (D2D), in order.
+    // Ring of kStagingSlots slots, single producer (the caller: host -> staging, the H2D stage)
+    // and single consumer (one worker: staging -> device, the D2D stage), in order. The two
+    // counters are the only shared state; waits spin briefly, then yield, so a handoff costs no
+    // system call when both stages are running.
     struct Ring {
-        std::mutex mu;
-        std::condition_variable changed;
-        std::deque<std::pair<std::size_t, std::byte*>> filled;  // (slot, device destination)
-        std::size_t free_slots = kStagingSlots;
-        bool producer_done = false;
-        bool consumer_done = false;
-    } ring;
+        std::atomic<std::size_t> filled{0};
+        std::atomic<std::size_t> drained{0};
+        std::array<std::byte*, kStagingSlots> destination{};
+    };
+    auto ring = std::make_shared<Ring>();
+    const std::size_t total = plan.copies.spans.size();
     std::byte* staging = staging_.base;
+    const auto wait_until = [](const auto& ready) {
+        for (unsigned spins = 0; !ready(); ++spins) {
+            if (spins >= 64) {
+                std::this_thread::yield();
+            }
+        }
+    };
 
-    WorkerPool::shared().submit([&ring, staging, slot_bytes] {
-        for (;;) {
-            std::pair<std::size_t, std::byte*> item;
-            {
-                std::unique_lock<std::mutex> lock(ring.mu);
-                ring.changed.wait(lock, [&] { return !ring.filled.empty() || ring.producer_done; });
-                if (ring.filled.empty()) {
-                    ring.consumer_done = true;
-                    ring.changed.notify_all();
-                    return;
-                }
-                item = ring.filled.front();
-                ring.filled.pop_front();
-            }
-            std::memcpy(item.second, staging + item.first * slot_bytes, slot_bytes);
-            {
-                std::lock_guard<std::mutex> lock(ring.mu);
-                ++ring.free_slots;
-            }
-            ring.changed.notify_all();
+    WorkerPool::shared().submit([ring, total, staging, slot_bytes, wait_until] {
+        for (std::size_t i = 0; i < total; ++i) {
+            wait_until([&] { return ring->filled.load(std::memory_order_acquire) > i; });
+            const std::size_t slot = i % kStagingSlots;
+            std::memcpy(ring->destination[slot], staging + slot * slot_bytes, slot_bytes);
+            ring->drained.store(i + 1, std::memory_order_release);
         }
     });
 
-    std::size_t next_slot = 0;
-    for (const auto& span : plan.copies.spans) {
-        {
-            std::unique_lock<std::mutex> lock(ring.mu);
-            ring.changed.wait(lock, [&] { return ring.free_slots > 0; });
-            --ring.free_slots;
-        }
-        std::memcpy(staging + next_slot * slot_bytes, span.src, slot_bytes);
-        {
-            std::lock_guard<std::mutex> lock(ring.mu);
-            ring.filled.emplace_back(next_slot, span.dst);
-        }
-        ring.changed.notify_all();
-        next_slot = (next_slot + 1) % kStagingSlots;
+    for (std::size_t i = 0; i < total; ++i) {
+        wait_until([&] { return i - ring->drained.load(std::memory_order_acquire) < kStagingSlots; });
+        const std::size_t slot = i % kStagingSlots;
+        const CopySpan& span = plan.copies.spans[i];
+        std::memcpy(staging + slot * slot_bytes, span.src, slot_bytes);
+        ring->destination[slot] = span.dst;
+        ring->filled.store(i + 1, std::memory_order_release);
     }
-    std::unique_lock<std::mutex> lock(ring.mu);
-    ring.producer_done = true;
-    ring.changed.notify_all();
-    ring.changed.wait(lock, [&] { return ring.consumer_done; });
+    wait_until([&] { return ring->drained.load(std::memory_order_acquire) == total; });
 }
 
 }  // namespace llm_datadist_ref

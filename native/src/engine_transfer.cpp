@@ -95,6 +95,12 @@ std::vector<uint32_t> seconds(const std::vector<std::pair<uint32_t, uint32_t>>& 
     return out;
 }
 
+template <typename T>
+bool distinct(std::vector<T> values) {
+    std::sort(values.begin(), values.end());
+    return std::adjacent_find(values.begin(), values.end()) == values.end();
+}
+
 void require_block(int64_t index, uint32_t num_blocks, const char* what) {
     if (index < 0 || index >= static_cast<int64_t>(num_blocks)) {
         throw_out_of_range(std::string(what) + " " + std::to_string(index) + " out of range [0, " +
@@ -240,12 +246,16 @@ CopyPlan Engine::plan_pull(Engine& remote, const RemoteKey& key, int64_t dst_id,
     }
     deadline.check(operation);
 
-    // Commit: a successful pull_cache releases the key it consumed (once every tensor is pulled).
-    if (!blocks && released_key) {
-        remote.registry_.take_tensors(*released_key, firsts(tensors));
-    }
     for (const auto& span : plan.spans) {
         plan.total_bytes += span.bytes;
+    }
+    plan.independent = src->storage != dst->storage && distinct(seconds(tensors)) &&
+                       (!blocks || distinct(std::vector<int64_t>(dst_blocks)));
+
+    // Commit: a successful pull_cache releases the key it consumed (once every tensor is pulled).
+    // This may free the remote entry: `src` must not be used after it (the plan pins the memory).
+    if (!blocks && released_key) {
+        remote.registry_.take_tensors(*released_key, firsts(tensors));
     }
     return plan;
 }
@@ -288,6 +298,7 @@ CopyPlan Engine::plan_push(Engine& remote, int64_t remote_cache_id, uint32_t rem
                               src->storage->tensor(s) + src->geometry.stride * src_batch_index, bytes});
     }
     plan.total_bytes = bytes * tensors.size();
+    plan.independent = src->storage != dst->storage && distinct(seconds(tensors));
     // Commit: the key bound to the written batch index is released once every tensor is written.
     if (const auto key = remote.registry_.key_at(*dst, remote_batch_index)) {
         remote.registry_.take_tensors(*key, seconds(tensors));

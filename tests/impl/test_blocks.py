@@ -6,7 +6,7 @@ import llm_datadist_ref as ld
 import numpy as np
 import pytest
 from llm_datadist_ref import testing
-from support import Engines, assert_status, desc, fill, snapshot, tensor_view
+from support import Engines, assert_status, desc, fill, pool_cfg, snapshot, tensor_view
 
 S = ld.LLMStatusCode
 
@@ -200,3 +200,25 @@ def test_copy_blocks_wrong_types(cm: ld.CacheManager, cache_arg: object, info: o
 def test_copy_blocks_rejects_a_plain_cache(cm: ld.CacheManager) -> None:
     with pytest.raises(ld.LLMException):
         cm.copy_blocks(cm.allocate_cache(desc()), {0: [1]})
+
+
+@pytest.mark.clause("copy_blocks.copies")
+def test_large_copies_split_across_workers_keep_their_meaning(engines: Engines) -> None:
+    """Above 8 MiB the core may copy on several workers; results must equal one-by-one copies."""
+    cm = engines.make(device_pool=pool_cfg(64 * 2**20)).cache_manager
+    blocks, block = 64, 128 * 1024
+    cache = cm.allocate_blocks_cache(ld.CacheDesc(2, [blocks, block], ld.DataType.DT_UINT8))
+    data = fill(cache, 11)
+    independent = {i: [blocks - 1 - i] for i in range(32)}
+    cm.copy_blocks(cache, independent)
+    for t in range(2):
+        expected = data[t].copy()
+        for src, (dst,) in independent.items():
+            expected[dst * block : (dst + 1) * block] = data[t][src * block : (src + 1) * block]
+        assert np.array_equal(tensor_view(cache, t), expected)
+    data = fill(cache, 12)
+    chain = {i: [i + 1] for i in range(blocks - 1)}  # each copy reads the previous one's result
+    cm.copy_blocks(cache, chain)
+    for t in range(2):
+        view = tensor_view(cache, t).reshape(blocks, block)
+        assert all(np.array_equal(view[i], data[t][:block]) for i in range(blocks))

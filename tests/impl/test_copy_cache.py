@@ -7,7 +7,7 @@ import logging
 import llm_datadist_ref as ld
 import numpy as np
 import pytest
-from support import assert_status, desc, fill, snapshot, tensor_view
+from support import Engines, assert_status, desc, fill, pool_cfg, snapshot, tensor_view
 
 S = ld.LLMStatusCode
 
@@ -194,3 +194,16 @@ def test_overlapping_copy_within_one_cache(cm: ld.CacheManager) -> None:
     assert all((tensor_view(cache, t) == data[t]).all() for t in range(2))
     cm.copy_cache(cache, cache, 0, 1)
     assert np.array_equal(tensor_view(cache, 0)[:512], data[0][512:])
+
+
+@pytest.mark.clause("copy_cache.copies")
+def test_large_copy_on_several_workers(engines: Engines) -> None:
+    cm = engines.make(device_pool=pool_cfg(64 * 2**20)).cache_manager
+    big = ld.CacheDesc(4, [2, 2**21], ld.DataType.DT_UINT8)  # 4 tensors x 2 MiB slices = 8 MiB
+    src, dst = cm.allocate_cache(big), cm.allocate_cache(big)
+    data = fill(src, 21)
+    before = fill(dst, 22)
+    cm.copy_cache(dst, src, 1, 0)
+    for t in range(4):
+        assert np.array_equal(tensor_view(dst, t)[2**21 :], data[t][: 2**21])
+        assert np.array_equal(tensor_view(dst, t)[: 2**21], before[t][: 2**21])

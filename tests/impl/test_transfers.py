@@ -6,7 +6,7 @@ import llm_datadist_ref as ld
 import numpy as np
 import pytest
 from llm_datadist_ref import testing
-from support import Engines, assert_status, desc, fill, link, snapshot, tensor_view
+from support import Engines, assert_status, desc, fill, link, pool_cfg, snapshot, tensor_view
 
 S = ld.LLMStatusCode
 
@@ -273,3 +273,14 @@ def test_several_decoders_pull_from_one_prompt(engines: Engines) -> None:
         decoder.cache_manager.pull_cache(ld.CacheKey(cid, i), target)
         assert np.array_equal(tensor_view(target, 0), data[0][i * 2048 : (i + 1) * 2048])
     assert testing.live_cache_ids(prompt) == []
+
+
+def test_large_pull_on_several_workers(engines: Engines) -> None:
+    prompt, decoder = engines.linked_pair(device_pool=pool_cfg(64 * 2**20))
+    cid = prompt.cluster_id
+    big = ld.CacheDesc(4, [1, 2**21 + 3], ld.DataType.DT_UINT8)
+    cache = prompt.cache_manager.allocate_cache(big, [ld.CacheKey(cid, 1)])
+    data = fill(cache, 31)
+    target = decoder.cache_manager.allocate_cache(big)
+    decoder.cache_manager.pull_cache(ld.CacheKey(cid, 1), target)
+    assert all(np.array_equal(tensor_view(target, t), data[t]) for t in range(4))

@@ -42,4 +42,11 @@ constexpr std::size_t kReleaseGilThreshold = 64 * 1024;
 /// Swaps smaller than this run inline instead of on the worker pool.
 constexpr std::size_t kInlineSwapThreshold = 1024 * 1024;
 
+/// Independent copies at least this large are split across the worker pool, one share per core
+/// (up to 4): a single thread cannot saturate memory bandwidth (notes/performance.md 2.1).
+constexpr std::size_t kParallelCopyThreshold = 8 * 1024 * 1024;
+
+/// Shares a large independent copy is split into: the cores of this machine, at most 4.
+unsigned copy_parallelism() noexcept;
+
 }  // namespace llm_datadist_ref

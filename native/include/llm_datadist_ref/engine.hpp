@@ -57,6 +57,9 @@ struct CopyPlan {
     std::vector<std::shared_ptr<CacheStorage>> pins;
     std::vector<CopySpan> spans;
     std::size_t total_bytes = 0;
+    /// No span writes bytes another span reads or writes, so the spans may run in any order, in
+    /// parallel. Plans whose spans depend on each other run in order on one thread.
+    bool independent = false;
 };
 
 enum class SwapDirection : uint8_t { kIn, kOut };

@@ -18,8 +18,11 @@ struct Extent {
 
 /// Best-fit allocator over [0, capacity) pages. Free runs are indexed by start (to coalesce on
 /// release) and by (length, start) (to find the smallest run that fits in O(log n)), so neither
-/// operation scans the pool. Handing out overlapping runs is impossible by construction: a run
-/// leaves both indexes before it is returned, and release() refuses a run that overlaps a free one.
+/// operation scans the pool. In front of that index sit quick lists: a released run of up to
+/// kQuickMaxPages pages waits, uncoalesced, on the list for its length and is handed out again in
+/// O(1); the lists are folded back into the index (coalescing) before an allocation is refused.
+/// Handing out overlapping runs is impossible by construction: a run leaves the free structures
+/// before it is returned, and folding refuses a run that overlaps a free one.
 class PageAllocator {
   public:
     explicit PageAllocator(uint32_t capacity_pages);
@@ -31,12 +34,22 @@ class PageAllocator {
 
     uint32_t capacity() const noexcept { return capacity_; }
     uint32_t free_pages() const noexcept { return free_pages_; }
-    std::size_t free_run_count() const noexcept { return by_start_.size(); }
-    std::vector<Extent> free_runs() const;
+    std::size_t free_run_count() const noexcept { return by_start_.size() + quick_runs_; }
+    /// Free runs of the index (quick lists folded in first).
+    std::vector<Extent> free_runs();
+
+    static constexpr uint32_t kQuickMaxPages = 64;
 
   private:
     void insert_free(uint32_t first, uint32_t count);
     void erase_free(std::map<uint32_t, uint32_t>::iterator it);
+    std::optional<uint32_t> allocate_from_index(uint32_t count);
+    void release_to_index(Extent extent);
+    void fold_quick_lists();
+
+    std::vector<uint32_t> quick_[kQuickMaxPages + 1];  // by run length: first pages of free runs
+    std::size_t quick_runs_ = 0;
+    std::size_t quick_limit_;
 
     std::map<uint32_t, uint32_t> by_start_;          // first -> count
     std::set<std::pair<uint32_t, uint32_t>> by_size_;  // (count, first)
