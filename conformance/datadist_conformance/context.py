@@ -41,10 +41,23 @@ class SuiteContext:
             EXAMPLES[self.current_test[0]] += 1
 
     def new_transcript(self) -> Transcript:
+        test = (
+            self.current_test[0].split("::", 1)[-1]
+            if self.current_test and self.current_test[0]
+            else ""
+        )
+        rerun = (
+            f"# rerun: datadist-conformance run --impl {self.target.name} --product {self.product_id} "
+            f"--profile {self.profile} --seed {self.seed}"
+            + (f" --only '{test}'" if test else "")
+            + (f" --adapter {self.adapter_spec}" if self.adapter_spec else "")
+            + "\n"
+        )
         header = (
             f"# Replay against {self.target.name} {self.target.version} as product line {self.product_id}\n"
             f"# (datadist-conformance {__version__}, profile {self.profile}, seed {self.seed})\n"
-            "from datadist_conformance import replay\n"
+            + rerun
+            + "from datadist_conformance import replay\n"
             f"m, adapter = replay.target({self.target.name!r}, adapter={self.adapter_spec!r})"
         )
         return Transcript(self.target.name, header)

@@ -36,6 +36,9 @@ CLAUSES = (
     "deallocate_cache.absent_noop",
     "remove_cache_key.not_pullable_after",
     "remove_cache_key.absent_noop",
+    "allocate_blocks_cache.returns.cache",
+    "allocate_blocks_cache.released_by_deallocate_blocks_cache",
+    "deallocate_blocks_cache.absent_noop",
 )
 
 PAGE_SHIFT = 12
@@ -63,7 +66,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.prompt = self.s.engine(device_pool=PoolSpec(PAGES << PAGE_SHIFT, PAGE_SHIFT))
         self.decoder = self.s.decoder_linked_to(self.prompt) if self.can_pull else None
         self.caches: list[ModelCache] = []
-        self.dead_keys: list[int] = []
+        self.blocks: list[ModelCache] = []  #: blocks caches: only the cache_id reference
+        #: released keys -> the clause that says they can no longer be pulled
+        self.dead_keys: dict[int, str] = {}
         self.req_ids = itertools.count(1)
         self.seed = itertools.count(1)
 
@@ -74,7 +79,21 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.s.clause = self.spec.clause(clause_id)
 
     def _pages_in_use(self) -> int:
-        return sum(1 for c in self.caches if c.alive)
+        return sum(1 for c in self.caches + self.blocks if c.alive)
+
+    def _allocate(self, method: str, *args: Any) -> Any:
+        """``method(*args)`` for a one-page cache: must fail on a full pool, must succeed on a
+        half-empty one; in between the document allows either (fragmentation, overhead)."""
+        if self._pages_in_use() + 1 > PAGES:
+            self._clause("allocate_cache.pool.capacity")
+            self.s.expect_raises(["LLMException"], self.prompt.cache_manager, method, *args)
+            return None
+        if self._pages_in_use() + 1 <= PAGES // 2:
+            return self.s.expect_ok(self.prompt.cache_manager, method, *args)
+        try:
+            return self.s.t.call(self.prompt.cache_manager, method, *args)
+        except Exception:
+            return None
 
     def _key(self, req_id: int) -> Any:
         return self.s.key(self.prompt.cluster_id, req_id)
@@ -86,26 +105,45 @@ class LifecycleMachine(RuleBasedStateMachine):
         keys = data.draw(st.integers(0, batch), label="number of keys")
         req_ids = [next(self.req_ids) for _ in range(keys)]
         layout = Layout(1, (batch, row), 1)
-        self._clause("allocate_cache.pool.capacity")
-        desc = self.s.desc(layout)
-        key_objects = [self._key(r) for r in req_ids]
-        if self._pages_in_use() + 1 > PAGES:
-            self.s.expect_raises(
-                ["LLMException"], self.prompt.cache_manager, "allocate_cache", desc, key_objects
-            )
+        self._clause("allocate_cache.refs.held_by_id_and_keys")
+        raw = self._allocate("allocate_cache", self.s.desc(layout), [self._key(r) for r in req_ids])
+        if raw is None:
             return
-        if self._pages_in_use() + 1 <= PAGES // 2:
-            raw = self.s.expect_ok(self.prompt.cache_manager, "allocate_cache", desc, key_objects)
-        else:  # near the limit the document allows either outcome (fragmentation, overhead)
-            try:
-                raw = self.s.t.call(self.prompt.cache_manager, "allocate_cache", desc, key_objects)
-            except Exception:
-                return
         cache = Cache(raw, layout)
         model = self.s.fill(cache, next(self.seed)) if self.can_pull else []
         self.caches.append(
             ModelCache(cache, model, keys=dict(zip(req_ids, range(keys), strict=True)))
         )
+
+    @rule(data=st.data())
+    def allocate_blocks(self, data: st.DataObject) -> None:
+        blocks = data.draw(st.integers(1, 4), label="blocks")
+        row = data.draw(st.integers(1, (1 << PAGE_SHIFT) // blocks), label="bytes per block")
+        layout = Layout(1, (blocks, row), 1)
+        self._clause("allocate_blocks_cache.returns.cache")
+        raw = self._allocate("allocate_blocks_cache", self.s.desc(layout))
+        if raw is not None:
+            self.blocks.append(ModelCache(Cache(raw, layout), []))
+
+    @precondition(lambda self: any(c.id_reference for c in self.blocks))
+    @rule(data=st.data())
+    def deallocate_blocks(self, data: st.DataObject) -> None:
+        entry = data.draw(
+            st.sampled_from([c for c in self.blocks if c.id_reference]), label="blocks cache"
+        )
+        self._clause("allocate_blocks_cache.released_by_deallocate_blocks_cache")
+        self.s.expect_ok(self.prompt.cache_manager, "deallocate_blocks_cache", entry.cache.raw)
+        entry.id_reference = False
+
+    @precondition(lambda self: any(not c.id_reference for c in self.blocks))
+    @rule(data=st.data())
+    def deallocate_blocks_again(self, data: st.DataObject) -> None:
+        entry = data.draw(
+            st.sampled_from([c for c in self.blocks if not c.id_reference]),
+            label="released blocks cache",
+        )
+        self._clause("deallocate_blocks_cache.absent_noop")
+        self.s.expect_ok(self.prompt.cache_manager, "deallocate_blocks_cache", entry.cache.raw)
 
     @precondition(lambda self: any(c.id_reference for c in self.caches))
     @rule(data=st.data())
@@ -134,12 +172,12 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._clause("allocate_cache.refs.key_released_by_remove")
         self.s.expect_ok(self.prompt.cache_manager, "remove_cache_key", self._key(req_id))
         del entry.keys[req_id]
-        self.dead_keys.append(req_id)
+        self.dead_keys[req_id] = "remove_cache_key.not_pullable_after"
 
     @precondition(lambda self: bool(self.dead_keys))
     @rule(data=st.data())
     def remove_dead_key(self, data: st.DataObject) -> None:
-        req_id = data.draw(st.sampled_from(self.dead_keys), label="dead req_id")
+        req_id = data.draw(st.sampled_from(sorted(self.dead_keys)), label="dead req_id")
         self._clause("remove_cache_key.absent_noop")
         self.s.expect_ok(self.prompt.cache_manager, "remove_cache_key", self._key(req_id))
 
@@ -176,14 +214,14 @@ class LifecycleMachine(RuleBasedStateMachine):
         )
         self._clause("allocate_cache.refs.key_released_by_pull")
         del entry.keys[req_id]
-        self.dead_keys.append(req_id)
+        self.dead_keys[req_id] = "allocate_cache.refs.key_released_by_pull"
         self.s.setup(self.decoder.cache_manager, "deallocate_cache", target.raw)
 
     @precondition(lambda self: self.can_pull and bool(self.dead_keys))
     @rule(data=st.data())
     def pull_dead_key(self, data: st.DataObject) -> None:
-        req_id = data.draw(st.sampled_from(self.dead_keys), label="dead req_id")
-        self._clause("remove_cache_key.not_pullable_after")
+        req_id = data.draw(st.sampled_from(sorted(self.dead_keys)), label="dead req_id")
+        self._clause(self.dead_keys[req_id])
         assert self.decoder is not None
         target = self.s.setup(
             self.decoder.cache_manager, "allocate_cache", self.s.desc(Layout(1, (1, 1), 1))

@@ -76,10 +76,26 @@ def _slice_layout(layout: Layout) -> Layout:
 
 
 def _pull(s: Scenario, decoder: Engine, key: Any, layout: Layout, dtype: str) -> list[bytes]:
-    """Pull ``key`` into a fresh one-batch cache on the decoder; returns its bytes per tensor."""
-    target = s.allocate(decoder, _slice_layout(layout), dtype=dtype)
-    s.expect_ok(decoder.cache_manager, "pull_cache", key, target.raw, 0)
-    return s.read(target)
+    """Pull ``key`` into batch index 1 of a two-batch cache on the decoder.
+
+    Returns the pulled batch's bytes per tensor, after checking that batch 0 was
+    left alone (a pull writes one batch of the destination and nothing else).
+    """
+    slice_layout = _slice_layout(layout)
+    two = Layout(layout.num_tensors, (2, *layout.shape[1:]), layout.itemsize)
+    target = s.allocate(decoder, two, dtype=dtype)
+    before = s.fill(target, 99)
+    s.expect_ok(decoder.cache_manager, "pull_cache", key, target.raw, 1)
+    after = s.read(target)
+    span = slice_layout.tensor_bytes
+    touched = [t for t in range(two.num_tensors) if after[t][:span] != bytes(before[t][:span])]
+    s.check(
+        not touched,
+        call="pull_cache(key, two-batch cache, batch_index=1)",
+        expected="batch index 0 of the destination unchanged",
+        observed=f"it changed in tensors {touched}",
+    )
+    return [tensor[span:] for tensor in after]
 
 
 def _expect_slice(
