@@ -12,7 +12,7 @@ import re
 from .facts import printable
 from .outcomes import COLOURS, LABELS, ROLLUP_ORDER, SYMBOLS
 
-__all__ = ["anchor", "chip", "esc", "page"]
+__all__ = ["anchor", "chip", "esc", "page", "rows_html"]
 
 
 def esc(text: object) -> str:
@@ -32,6 +32,11 @@ def chip(outcome: str, text: str | None = None) -> str:
         f'<span class="chip o-{outcome}" title="{esc(LABELS[outcome])}">'
         f"{esc(SYMBOLS[outcome])} {esc(label)}</span>"
     )
+
+
+def rows_html(rows: list[str]) -> str:
+    """Table rows one per line, so that diffs of committed pages stay readable."""
+    return "\n".join(rows)
 
 
 def _outcome_css() -> str:

@@ -16,7 +16,7 @@ from .facts import (
     product_label,
     wall_seconds,
 )
-from .html_page import anchor, chip, esc, page
+from .html_page import anchor, chip, esc, page, rows_html
 from .outcomes import LABELS, NO_TEST, rollup
 
 __all__ = ["render_html_report"]
@@ -127,7 +127,7 @@ def _matrix(run: RunResult, catalogue: Catalogue) -> str:
     return (
         f'<div class="legend">{legend}</div>'
         '<table class="matrix"><thead><tr><th>API</th><th>roll-up</th><th>clauses</th></tr>'
-        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+        f"</thead><tbody>{rows_html(rows)}</tbody></table>"
     )
 
 
@@ -205,7 +205,7 @@ def _tests_table(run: RunResult, catalogue: Catalogue) -> str:
     return (
         f"<h2>Tests ({len(run.tests)})</h2>"
         "<table><thead><tr><th>outcome</th><th>test</th><th>family</th><th>clauses</th>"
-        f'<th class="num">s</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<th class="num">s</th></tr></thead><tbody>{rows_html(rows)}</tbody></table>'
     )
 
 
@@ -240,7 +240,7 @@ def _clauses(run: RunResult, catalogue: Catalogue) -> str:
     return (
         "<h2>Clauses</h2>"
         "<table><thead><tr><th>outcome</th><th>clause</th><th>text</th><th>tests</th></tr>"
-        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+        f"</thead><tbody>{rows_html(rows)}</tbody></table>"
     )
 
 

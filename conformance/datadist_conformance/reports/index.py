@@ -16,7 +16,7 @@ from ..results import OUTCOMES, RunResult
 from ..speclib import Spec
 from .catalogue import Catalogue, api_outcomes, judged_apis
 from .facts import certification_line, implementation_label
-from .html_page import anchor, chip, esc, page
+from .html_page import anchor, chip, esc, page, rows_html
 from .outcomes import LABELS, NO_TEST
 
 __all__ = ["INDEX_FORMAT_VERSION", "index_data", "render_index_html", "render_index_json"]
@@ -164,6 +164,6 @@ def render_index_html(
         f'<div class="legend">{legend}</div>'
         '<table class="grid matrix"><thead><tr><th>API</th>'
         f"{''.join(_header(run, product_page) for run in ordered)}</tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f"<tbody>{rows_html(rows)}</tbody></table>"
     )
     return page("datadist-conformance: product lines", body, script=False)
