@@ -98,6 +98,7 @@ def run_product(
     """
     spec = spec or load_spec()
     seed = options.seed or random.randrange(1, 2**31)
+    out_dir = out_dir.resolve()  # the suite's process runs in the work directory
     work = out_dir / product_id / ".work"
     work.mkdir(parents=True, exist_ok=True)
     (work / "pytest.ini").write_text(_PYTEST_INI, "utf-8")
