@@ -3,9 +3,9 @@
     python benchmarks/run.py            # full run: 1 GiB pools, cold random block order
     python benchmarks/run.py --smoke    # a few MiB, to check that the script works
 
-Each figure is the median of --repeat runs after a warm-up, and each target is a ratio to a
-baseline taken in the same process, because identical runs on a shared 2-core machine differ by up
-to 1.5x (see notes/performance.md). Baselines:
+Each throughput is the median of --repeat runs after a warm-up, and each ratio is the median of
+per-repetition ratios to a baseline run back to back with it, because identical runs on a shared
+2-core machine differ by up to 1.5x (see notes/performance.md). Baselines:
 
 * C++ memcpy of the same bytes in the same order, between prefaulted regions owned by
   `_core.bench.MemcpyBench`, on 1 thread (the stated targets) and on 2 (for reference: the core
@@ -63,13 +63,31 @@ class Settings:
     pair_calls: int
 
 
+class Timings:
+    """Seconds per repetition of each named run."""
+
+    def __init__(self, samples: dict[str, list[float]]) -> None:
+        self.samples = samples
+
+    def __getitem__(self, name: str) -> float:
+        return statistics.median(self.samples[name])
+
+    def ratio(self, baseline: str, candidate: str) -> float:
+        """Median over repetitions of baseline time / candidate time (> 1: candidate faster).
+
+        Pairing the two runs of each repetition cancels the load other processes put on a
+        shared machine, which shifts both alike."""
+        pairs = zip(self.samples[baseline], self.samples[candidate], strict=True)
+        return statistics.median(b / c for b, c in pairs)
+
+
 def interleaved(
     make_case: Callable[[int], dict[str, Callable[[], float | None]]], repeat: int
-) -> dict[str, float]:
-    """Median seconds of each named run. Every repetition builds a fresh case (new random blocks,
-    so no run finds the previous one's data in cache) and runs all of its candidates back to
-    back, rotating their order so that none always goes first. Repetition 0 is a warm-up. A run
-    returns its own time, or None to be timed here."""
+) -> Timings:
+    """Times each named run of each repetition. Every repetition builds a fresh case (new random
+    blocks, so no run finds the previous one's data in cache) and runs all of its candidates back
+    to back, rotating their order so that none always goes first. Repetition 0 is a warm-up. A
+    run returns its own time, or None to be timed here."""
     samples: dict[str, list[float]] = {}
     for rep in range(repeat + 1):
         runs = list(make_case(rep).items())
@@ -80,7 +98,7 @@ def interleaved(
             elapsed = measured if measured is not None else time.perf_counter() - start
             if rep > 0:
                 samples.setdefault(name, []).append(elapsed)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return Timings(samples)
 
 
 def gbps(nbytes: int, seconds: float) -> str:
@@ -156,19 +174,19 @@ def copy_blocks_rows(
         }
 
     times = interleaved(case, settings.repeat)
-    core, memcpy, numpy = times["core"], times["memcpy"], times["numpy"]
-    memcpy2 = times["memcpy2"]
+    core, memcpy, numpy, memcpy2 = (times[n] for n in ("core", "memcpy", "numpy", "memcpy2"))
+    vs_memcpy, vs_numpy = times.ratio("memcpy", "core"), times.ratio("numpy", "core")
     cm.deallocate_blocks_cache(cache)
     label = f"copy_blocks {block // KiB} KiB x {count}"
     numpy_target = 1.3 if block <= 64 * KiB else None
     return [
-        Row(f"{label} vs memcpy", gbps(nbytes, core), gbps(nbytes, memcpy), memcpy / core,
-            f">= {memcpy_target:.2f}x", memcpy / core >= memcpy_target),
+        Row(f"{label} vs memcpy", gbps(nbytes, core), gbps(nbytes, memcpy), vs_memcpy,
+            f">= {memcpy_target:.2f}x", vs_memcpy >= memcpy_target),
         Row("  same, vs 2-thread memcpy", gbps(nbytes, core), gbps(nbytes, memcpy2),
-            memcpy2 / core, "-", None),
-        Row(f"{label} vs numpy", gbps(nbytes, core), gbps(nbytes, numpy), numpy / core,
+            times.ratio("memcpy2", "core"), "-", None),
+        Row(f"{label} vs numpy", gbps(nbytes, core), gbps(nbytes, numpy), vs_numpy,
             f">= {numpy_target:.2f}x" if numpy_target else "-",
-            None if numpy_target is None else numpy / core >= numpy_target),
+            None if numpy_target is None else vs_numpy >= numpy_target),
     ]  # fmt: skip
 
 
@@ -207,13 +225,14 @@ def swap_blocks_rows(
     times = interleaved(case, settings.repeat)
     swap_out, two_threads = times["out"], times["two_threads"]
     swap_in, one_thread = times["in"], times["one_thread"]
+    out_ratio, in_ratio = times.ratio("two_threads", "out"), times.ratio("one_thread", "in")
     cm.deallocate_blocks_cache(device)
     label = f"swap_blocks {block // KiB} KiB x {count}"
     return [
         Row(f"{label} out vs 2-thread memcpy", gbps(nbytes, swap_out), gbps(nbytes, two_threads),
-            two_threads / swap_out, ">= 0.85x", two_threads / swap_out >= 0.85),
+            out_ratio, ">= 0.85x", out_ratio >= 0.85),
         Row(f"{label} in (staged) vs 1-thread", gbps(nbytes, swap_in), gbps(nbytes, one_thread),
-            one_thread / swap_in, "-", None),
+            in_ratio, "-", None),
     ]  # fmt: skip
 
 
@@ -250,11 +269,11 @@ def bench_copy_cache(settings: Settings, rng: np.random.Generator) -> list[Row]:
             }
 
         times = interleaved(case, settings.repeat)
-        seconds, memcpy = times["core"], times["memcpy"]
+        seconds, memcpy, ratio = times["core"], times["memcpy"], times.ratio("memcpy", "core")
     nbytes = calls * slice_bytes
     return [
         Row(f"copy_cache 1 MiB slice x {calls} calls", gbps(nbytes, seconds), gbps(nbytes, memcpy),
-            memcpy / seconds, "-", None)
+            ratio, "-", None)
     ]  # fmt: skip
 
 
@@ -302,11 +321,11 @@ def bench_pull_cache(settings: Settings, rng: np.random.Generator) -> list[Row]:
     finally:
         decoder.finalize()
         prompt.finalize()
-    seconds, memcpy = times["core"], times["memcpy"]
+    seconds, memcpy, ratio = times["core"], times["memcpy"], times.ratio("memcpy", "core")
     nbytes = batch * slice_bytes
     return [
         Row(f"pull_cache 1 MiB slice x {batch} keys", gbps(nbytes, seconds), gbps(nbytes, memcpy),
-            memcpy / seconds, "-", None)
+            ratio, "-", None)
     ]  # fmt: skip
 
 
@@ -366,12 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         settings = Settings(64 * MiB, 16 * MiB, 4 * MiB, args.repeat or 1, 1000)
     else:
-        settings = Settings(1024 * MiB, 768 * MiB, 128 * MiB, args.repeat or 7, 20000)
+        settings = Settings(1024 * MiB, 768 * MiB, 128 * MiB, args.repeat or 11, 20000)
     rng = np.random.default_rng(args.seed)
     print(
         f"llm_datadist_ref benchmarks: pool {settings.pool_bytes // MiB} MiB, cache "
         f"{settings.cache_bytes // MiB} MiB, {settings.call_bytes // MiB} MiB per call, "
-        f"median of {settings.repeat}"
+        f"{settings.repeat} paired repetitions"
     )
     header = f"{'benchmark':<44} {'measured':>14} {'baseline':>14} {'ratio':>8} {'target':>14}"
     print(header)
