@@ -36,6 +36,8 @@ APPLICABLE_FAILURES = frozenset({"fail", "error"})
 class TestResult:
     """One test of the suite, and what it found."""
 
+    __test__ = False  # not a pytest test class, whatever its name
+
     id: str  #: stable test id, e.g. "clauses::allocate_cache.keys.placeholder"
     family: str  #: surface | negative | lifecycle | data | config | products | stateful
     clauses: list[str]  #: the spec clause IDs the test checks
