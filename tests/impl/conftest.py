@@ -1,7 +1,7 @@
 """Fixtures of the reference implementation's unit tests.
 
-The helpers live in support.py beside this file; pytest runs with --import-mode=importlib, which
-puts no test directory on sys.path, so this conftest adds this one for `import support`.
+The helpers live in impl_support.py beside this file; pytest runs with --import-mode=importlib, which
+puts no test directory on sys.path, so this conftest adds this one for `import impl_support`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import llm_datadist_ref as ld
-from support import Engines
+from impl_support import Engines
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import llm_datadist_ref as ld
 import pytest
+from impl_support import POOL_BYTES, Engines, assert_status, desc, fill, pool_cfg, tensor_view
 from llm_datadist_ref import testing
-from support import POOL_BYTES, Engines, assert_status, desc, fill, pool_cfg, tensor_view
 
 S = ld.LLMStatusCode
 UINT64_MAX = 2**64 - 1

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import Engines, desc
+from impl_support import Engines, desc
 
 ALLOWED = (TypeError, ValueError, ld.LLMException)
 

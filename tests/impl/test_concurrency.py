@@ -8,8 +8,8 @@ import time
 
 import llm_datadist_ref as ld
 import numpy as np
+from impl_support import Engines, link, pool_cfg, tensor_view
 from llm_datadist_ref import testing
-from support import Engines, link, pool_cfg, tensor_view
 
 JOIN_TIMEOUT_S = 60
 ROUNDS = 25

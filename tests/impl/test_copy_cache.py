@@ -7,7 +7,7 @@ import logging
 import llm_datadist_ref as ld
 import numpy as np
 import pytest
-from support import Engines, assert_status, desc, fill, pool_cfg, snapshot, tensor_view
+from impl_support import Engines, assert_status, desc, fill, pool_cfg, snapshot, tensor_view
 
 S = ld.LLMStatusCode
 

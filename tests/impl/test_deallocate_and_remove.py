@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import llm_datadist_ref as ld
 import pytest
+from impl_support import Engines, assert_status, desc
 from llm_datadist_ref import testing
-from support import Engines, assert_status, desc
 
 S = ld.LLMStatusCode
 

@@ -6,8 +6,8 @@ import json
 
 import llm_datadist_ref as ld
 import pytest
+from impl_support import Engines, pool_cfg
 from llm_datadist_ref import testing
-from support import Engines, pool_cfg
 
 ATTRIBUTES = ["mem_pool_cfg", "host_mem_pool_cfg"]
 PLACEMENT = {"mem_pool_cfg": ld.Placement.DEVICE, "host_mem_pool_cfg": ld.Placement.HOST}

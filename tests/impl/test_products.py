@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import llm_datadist_ref as ld
 import pytest
+from impl_support import Engines, assert_status, desc
 from llm_datadist_ref import testing
-from support import Engines, assert_status, desc
 
 S = ld.LLMStatusCode
 SUPPORTED = ["atlas-a3", "atlas-800i-a2"]

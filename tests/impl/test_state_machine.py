@@ -15,8 +15,8 @@ import numpy as np
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from impl_support import link, pool_cfg, tensor_view
 from llm_datadist_ref import testing
-from support import link, pool_cfg, tensor_view
 
 S = ld.LLMStatusCode
 PAGE_SHIFT = 12

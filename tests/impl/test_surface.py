@@ -10,7 +10,7 @@ import textwrap
 
 import llm_datadist_ref as ld
 import pytest
-from support import Engines, desc
+from impl_support import Engines, desc
 
 S = ld.LLMStatusCode
 
