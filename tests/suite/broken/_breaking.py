@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from llm_datadist_ref import Cache
 from llm_datadist_ref._cache_manager import CacheManager
 
 ADAPTER = "llm_datadist_ref.conformance_adapter:ReferenceAdapter"
@@ -25,3 +26,18 @@ def wrap_method(
 
 def wrap_cache_manager(name: str, make: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
     wrap_method(CacheManager, name, make)
+
+
+def reaches_block_3(cache: Any, copy_block_info: Any) -> bool:
+    """A valid copy_blocks call that touches block 3 or above (the recipe and the bounds checks do not)."""
+    if not isinstance(cache, Cache) or not isinstance(copy_block_info, dict):
+        return False
+    blocks = cache.cache_desc.batch_size
+    indices = [
+        *copy_block_info,
+        *(d for v in copy_block_info.values() if isinstance(v, list) for d in v),
+    ]
+    return (
+        all(isinstance(i, int) and 0 <= i < blocks for i in indices)
+        and max(indices, default=0) >= 3
+    )

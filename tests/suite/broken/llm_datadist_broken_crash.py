@@ -6,33 +6,17 @@ The process dies (SIGSEGV); the runner must report that test as an error and go 
 import ctypes
 from typing import Any
 
-from _breaking import ADAPTER, wrap_cache_manager
+from _breaking import ADAPTER, reaches_block_3, wrap_cache_manager
 from llm_datadist_ref import *  # noqa: F403
-from llm_datadist_ref import Cache
 
 __conformance_adapter__ = ADAPTER
 VIOLATES = {"copy_blocks.copies"}
 CRASHES = True
 
 
-def _reaches_block_3(cache: Any, copy_block_info: Any) -> bool:
-    """A valid call that touches block 3 or above (the recipe and the bounds checks do not)."""
-    if not isinstance(cache, Cache) or not isinstance(copy_block_info, dict):
-        return False
-    blocks = cache.cache_desc.batch_size
-    indices = [
-        *copy_block_info,
-        *(d for v in copy_block_info.values() if isinstance(v, list) for d in v),
-    ]
-    return (
-        all(isinstance(i, int) and 0 <= i < blocks for i in indices)
-        and max(indices, default=0) >= 3
-    )
-
-
 def _segfault(original: Any) -> Any:
     def copy_blocks(self: Any, cache: Any, copy_block_info: Any) -> Any:
-        if _reaches_block_3(cache, copy_block_info):
+        if reaches_block_3(cache, copy_block_info):
             ctypes.memmove(16, b"x", 1)  # writes near address 0: SIGSEGV
         return original(self, cache, copy_block_info)
 
