@@ -14,8 +14,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import llm_datadist_ref as ld
 from impl_support import Engines
+
+import llm_datadist_ref as ld
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import itertools
 import json
 from typing import Any
 
-import llm_datadist_ref as ld
 import numpy as np
+
+import llm_datadist_ref as ld
 
 POOL_BYTES = 4 * 2**20  # 4 MiB: tests stay small on a shared 2-core machine
 _cluster_ids = itertools.count(1000)

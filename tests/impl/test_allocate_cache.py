@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import llm_datadist_ref as ld
 import pytest
 from impl_support import POOL_BYTES, Engines, assert_status, desc, fill, pool_cfg, tensor_view
+
+import llm_datadist_ref as ld
 from llm_datadist_ref import testing
 
 S = ld.LLMStatusCode

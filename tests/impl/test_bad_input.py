@@ -7,12 +7,13 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import llm_datadist_ref as ld
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from impl_support import Engines, desc
+
+import llm_datadist_ref as ld
 
 ALLOWED = (TypeError, ValueError, ld.LLMException)
 

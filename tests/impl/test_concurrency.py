@@ -6,9 +6,10 @@ from __future__ import annotations
 import threading
 import time
 
-import llm_datadist_ref as ld
 import numpy as np
 from impl_support import Engines, link, pool_cfg, tensor_view
+
+import llm_datadist_ref as ld
 from llm_datadist_ref import testing
 
 JOIN_TIMEOUT_S = 60

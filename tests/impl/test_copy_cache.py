@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import llm_datadist_ref as ld
 import numpy as np
 import pytest
 from impl_support import Engines, assert_status, desc, fill, pool_cfg, snapshot, tensor_view
+
+import llm_datadist_ref as ld
 
 S = ld.LLMStatusCode
 

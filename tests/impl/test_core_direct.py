@@ -8,10 +8,11 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-import llm_datadist_ref as ld
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+import llm_datadist_ref as ld
 from llm_datadist_ref import _core
 
 ALLOWED = (TypeError, ValueError, OverflowError, ld.LLMException, _core.CoreError)

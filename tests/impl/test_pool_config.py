@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-import llm_datadist_ref as ld
 import pytest
 from impl_support import Engines, pool_cfg
+
+import llm_datadist_ref as ld
 from llm_datadist_ref import testing
 
 ATTRIBUTES = ["mem_pool_cfg", "host_mem_pool_cfg"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import llm_datadist_ref as ld
 import pytest
 from impl_support import Engines, assert_status, desc
+
+import llm_datadist_ref as ld
 from llm_datadist_ref import testing
 
 S = ld.LLMStatusCode

@@ -10,12 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import llm_datadist_ref as ld
 import numpy as np
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from impl_support import link, pool_cfg, tensor_view
+
+import llm_datadist_ref as ld
 from llm_datadist_ref import testing
 
 S = ld.LLMStatusCode

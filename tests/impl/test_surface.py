@@ -8,9 +8,10 @@ import subprocess
 import sys
 import textwrap
 
-import llm_datadist_ref as ld
 import pytest
 from impl_support import Engines, desc
+
+import llm_datadist_ref as ld
 
 S = ld.LLMStatusCode
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from datadist_conformance.results import RunResult, TestResult
 from datadist_conformance.speclib import Spec, load_spec
 

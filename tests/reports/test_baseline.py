@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from datadist_conformance.reports import load_result_set
 from datadist_conformance.reports.baseline import (
     BASELINE_DIR,

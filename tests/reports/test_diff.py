@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from datadist_conformance.cli import main, report_cmd
 from datadist_conformance.reports import diff_result_sets
 from datadist_conformance.results import RunResult

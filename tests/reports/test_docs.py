@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from datadist_conformance.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]

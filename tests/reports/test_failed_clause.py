@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from datadist_conformance.reports import (
     index_data,
     render_html_report,

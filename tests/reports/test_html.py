@@ -7,6 +7,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+
 from datadist_conformance.reports import (
     index_data,
     render_html_report,

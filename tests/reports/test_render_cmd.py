@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from datadist_conformance.cli import main
 from datadist_conformance.reports import write_reports
 from datadist_conformance.results import RunResult

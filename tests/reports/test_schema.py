@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+
 from datadist_conformance import results
 from datadist_conformance.reports import ResultsError, load_results_file, results_schema
 from datadist_conformance.results import RunResult

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+
 from datadist_conformance.reports import print_progress, print_summary, progress_line
 from datadist_conformance.reports.outcomes import ROLLUP_ORDER, rollup
 from datadist_conformance.results import OUTCOMES, RunResult

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from datadist_conformance.speclib import spec_root
 
 #: ../shared/seed beside the checkout (where CI puts it), or $DATADIST_SEED_DOC.

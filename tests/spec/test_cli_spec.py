@@ -8,9 +8,10 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-import datadist_conformance
 import jsonschema
 import yaml
+
+import datadist_conformance
 from datadist_conformance.speclib import spec_root
 
 CLI = [sys.executable, "-m", "datadist_conformance"]

@@ -6,6 +6,7 @@ import ast
 import re
 
 import pytest
+
 from datadist_conformance.speclib import Spec, load_spec
 
 SPEC: Spec = load_spec()

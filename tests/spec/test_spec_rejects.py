@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from datadist_conformance.speclib import SpecError, load_spec
 
 from .conftest import EditYaml

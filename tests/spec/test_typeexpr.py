@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from datadist_conformance.speclib import TypeExpr, TypeExprError, load_spec, parse
 from hypothesis import given
 from hypothesis import strategies as st
+
+from datadist_conformance.speclib import TypeExpr, TypeExprError, load_spec, parse
 
 SEED_TABLE_ROW = re.compile(r"^\| (\w+) \| ([^|]+?) \|", re.M)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from datadist_conformance.results import RunResult
 from datadist_conformance.runner import RunOptions, run_product
 

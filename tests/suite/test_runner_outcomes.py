@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from datadist_conformance.runner import RunOptions, TargetLoadError, run_product
 
 DUPLICATE = "allocate_cache.keys.duplicate_last_wins"

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import yaml
+
 from datadist_conformance.context import SuiteContext
 from datadist_conformance.coverage import collect_tests, coverage
 from datadist_conformance.expectations import ExpectationError, load_expectations

@@ -7,6 +7,7 @@ import ctypes
 from typing import Any
 
 from _breaking import ADAPTER, reaches_block_3, wrap_cache_manager
+
 from llm_datadist_ref import *  # noqa: F403
 
 __conformance_adapter__ = ADAPTER

@@ -4,6 +4,7 @@ import functools
 from typing import Any
 
 from _breaking import ADAPTER, wrap_cache_manager
+
 from llm_datadist_ref import *  # noqa: F403
 from llm_datadist_ref import LLMException, LLMStatusCode
 

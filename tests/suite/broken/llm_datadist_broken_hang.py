@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from _breaking import ADAPTER, reaches_block_3, wrap_cache_manager
+
 from llm_datadist_ref import *  # noqa: F403
 
 __conformance_adapter__ = ADAPTER

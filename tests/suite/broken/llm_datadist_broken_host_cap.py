@@ -3,6 +3,7 @@
 from typing import Any
 
 from _breaking import ADAPTER
+
 from llm_datadist_ref import *  # noqa: F403
 from llm_datadist_ref import LLMConfig
 from llm_datadist_ref._pool_config import parse_pool_config

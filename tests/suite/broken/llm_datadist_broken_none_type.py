@@ -3,6 +3,7 @@
 from typing import Any
 
 from _breaking import ADAPTER, wrap_cache_manager
+
 from llm_datadist_ref import *  # noqa: F403
 
 __conformance_adapter__ = ADAPTER

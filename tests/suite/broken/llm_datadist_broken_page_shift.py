@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from _breaking import ADAPTER
+
 from llm_datadist_ref import *  # noqa: F403
 from llm_datadist_ref import LLMConfig
 
