@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import llm_datadist_ref as ld
 import numpy as np
+
+import llm_datadist_ref as ld
 from llm_datadist_ref import _core
 
 MiB = 2**20
