@@ -195,7 +195,9 @@ def _attempt(
         (work / "exclude.txt").write_text("\n".join(sorted(excluded)) + "\n", "utf-8")
         command.append(f"--datadist-exclude={work / 'exclude.txt'}")
     with open(log, "w", encoding="utf-8") as output:
-        process = subprocess.Popen(command, cwd=work, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=work, env=_suite_environment(), stdout=output, stderr=subprocess.STDOUT
+        )
         _follow(process, journal, product_id, progress)
     data = json.loads(raw.read_text("utf-8")) if raw.is_file() else {}
     if "load_error" in data:
@@ -230,6 +232,18 @@ def _attempt(
             message=f"crashed: {crash}\n{faults or _tail(log)}",
         )
     return _Attempt(tests, unused, False, crash, crashed_test, facts)
+
+
+def _suite_environment() -> dict[str, str]:
+    """This process's environment, with the import path the caller sees.
+
+    The suite's process runs in a work directory, so relative PYTHONPATH entries are made
+    absolute, and the caller's directory is added: a target importable here is importable there.
+    """
+    env = dict(os.environ)
+    entries = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([os.getcwd(), *(os.path.abspath(p) for p in entries)])
+    return env
 
 
 def _follow(

@@ -82,3 +82,20 @@ def test_a_target_that_cannot_be_imported_is_reported(tmp_path: Path) -> None:
         run_product(
             "atlas-a3", RunOptions(impl="no_such_target_module", profile="quick", seed=1), tmp_path
         )
+
+
+@pytest.mark.slow
+def test_a_target_on_a_relative_import_path_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite's process runs elsewhere; the caller's relative PYTHONPATH still reaches the target."""
+    monkeypatch.chdir(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", "alt_impl")
+    options = RunOptions(
+        impl="llm_datadist_alt",
+        profile="quick",
+        seed=7,
+        only=("test_clause[copy_cache.signature]",),
+    )
+    run = run_product("atlas-a3", options, tmp_path)
+    assert [(t.id, t.outcome) for t in run.tests] == [("test_clause[copy_cache.signature]", "pass")]
