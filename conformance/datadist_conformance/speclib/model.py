@@ -6,10 +6,10 @@ to the test generators, the CLI and the reports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from .typeexpr import TypeExpr
 
@@ -205,37 +205,38 @@ class Spec:
     root: str  #: where it was loaded from
 
     def api(self, api_id: str) -> Api:
-        for api in self.apis:
-            if api.id == api_id:
-                return api
-        raise KeyError(api_id)
+        return _find(self.apis, api_id)
 
     def clauses(self) -> tuple[Clause, ...]:
         return tuple(clause for api in self.apis for clause in api.clauses)
 
     def clause(self, clause_id: str) -> Clause:
-        for clause in self.clauses():
-            if clause.id == clause_id:
-                return clause
-        raise KeyError(clause_id)
+        return _find(self.clauses(), clause_id)
 
     def clause_kind(self, kind_id: str) -> ClauseKind:
-        for kind in self.clause_kinds:
-            if kind.id == kind_id:
-                return kind
-        raise KeyError(kind_id)
+        return _find(self.clause_kinds, kind_id)
 
     def clauses_of_kind(self, kind_id: str) -> tuple[Clause, ...]:
         return tuple(clause for clause in self.clauses() if clause.kind == kind_id)
 
     def product(self, product_id: str) -> Product:
-        for product in self.products:
-            if product.id == product_id:
-                return product
-        raise KeyError(product_id)
+        return _find(self.products, product_id)
 
     def erratum(self, erratum_id: str) -> Erratum:
-        for erratum in self.errata:
-            if erratum.id == erratum_id:
-                return erratum
-        raise KeyError(erratum_id)
+        return _find(self.errata, erratum_id)
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_Identified)
+
+
+def _find(items: Iterable[_T], item_id: str) -> _T:
+    """The item with ``item_id``; KeyError names it when there is none."""
+    for item in items:
+        if item.id == item_id:
+            return item
+    raise KeyError(item_id)
