@@ -287,10 +287,11 @@ def _failed(
         result.replay = failure.replay
         result.failed_clause = failure.clause_id
         return
+    # Only a ConformanceFailure says the target broke a clause; anything else (a precondition,
+    # a fixture, an assert inside the suite itself) is an error of the check.
+    result.outcome = "error"
     precondition = _find(exc, PreconditionError)
-    result.outcome = "error" if when != "call" or not isinstance(exc, AssertionError) else "fail"
     if precondition is not None:
-        result.outcome = "error"
         result.message = str(precondition).split("\n  replay:")[0]
         result.replay = precondition.replay
     else:
