@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from datadist_conformance.results import RunResult
+
 HERE = Path(__file__).parent
 BROKEN_DIR = HERE / "broken"
 ALT_IMPL_DIR = HERE / "alt_impl"
@@ -39,3 +41,13 @@ def target_path(monkeypatch: pytest.MonkeyPatch) -> None:
     existing = os.environ.get("PYTHONPATH", "")
     paths = [str(BROKEN_DIR), str(ALT_IMPL_DIR), *([existing] if existing else [])]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+
+
+def failures_text(run: RunResult, *, replay: bool = False) -> str:
+    """The failing and erroring tests of a run, for an assertion message."""
+    return "\n".join(
+        f"  {t.id}: {t.outcome} {t.failed_clause} {t.message[:400]}"
+        + (f"\n{t.replay}" if replay else "")
+        for t in run.tests
+        if t.outcome in {"fail", "error"}
+    )

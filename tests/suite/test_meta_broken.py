@@ -12,23 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from datadist_conformance.results import RunResult
 from datadist_conformance.runner import RunOptions, run_product
 
-from .conftest import BROKEN_DIR, module_constants
+from .conftest import BROKEN_DIR, failures_text, module_constants
 
 SEED = 20261127
 BROKEN = sorted(
     p for p in BROKEN_DIR.glob("llm_datadist_broken_*.py") if "HANGS" not in module_constants(p)
 )
-
-
-def _explain(run: RunResult) -> str:
-    return "\n".join(
-        f"  {t.id}: {t.outcome} {t.failed_clause or ''} {t.message[:300]}"
-        for t in run.tests
-        if t.outcome in {"fail", "error"}
-    )
 
 
 @pytest.mark.slow
@@ -41,7 +32,7 @@ def test_broken_target_fails_exactly_its_clause(path: Path, tmp_path: Path) -> N
     run = run_product("atlas-a3", RunOptions(impl=path.stem, profile="quick", seed=SEED), tmp_path)
     assert set(run.failing_clauses) == constants["VIOLATES"], (
         f"{path.stem} violates {sorted(constants['VIOLATES'])}; the suite reported "
-        f"{run.failing_clauses}:\n{_explain(run)}"
+        f"{run.failing_clauses}:\n{failures_text(run)}"
     )
     assert not run.certified
     if constants.get("CRASHES"):

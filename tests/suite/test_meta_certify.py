@@ -12,18 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from datadist_conformance.results import RunResult
 from datadist_conformance.runner import RunOptions, run_product
 
+from .conftest import failures_text
+
 SEED = 4242
-
-
-def _problems(run: RunResult) -> str:
-    return "\n".join(
-        f"  {t.id}: {t.outcome}: {t.message[:400]}\n{t.replay}"
-        for t in run.tests
-        if t.outcome in {"fail", "error"}
-    )
 
 
 @pytest.mark.slow
@@ -32,7 +25,7 @@ def _problems(run: RunResult) -> str:
 @pytest.mark.parametrize("product", ["atlas-a3", "atlas-training"])
 def test_correct_implementation_is_certified(impl: str, product: str, tmp_path: Path) -> None:
     run = run_product(product, RunOptions(impl=impl, profile="quick", seed=SEED), tmp_path)
-    assert run.certified, f"{impl} on {product}:\n{_problems(run)}"
+    assert run.certified, f"{impl} on {product}:\n{failures_text(run, replay=True)}"
     outcomes = {t.outcome for t in run.tests}
     assert "pass" in outcomes
     untestable = [t.id for t in run.tests if t.outcome == "untestable"]

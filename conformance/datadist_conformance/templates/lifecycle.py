@@ -53,6 +53,14 @@ def _require_capacity(s: Scenario, engine: Engine, allocate: str = "allocate_cac
         )
 
 
+def _big_keyed_cache(s: Scenario, engine: Engine) -> tuple[Cache, Any]:
+    """A three-page cache with one key on a tight-pool engine, once the pool is known to refuse a second."""
+    key = s.key(engine.cluster_id, next(_req_ids))
+    cache = s.allocate(engine, BIG, [key])
+    _require_capacity(s, engine)
+    return cache, key
+
+
 def _expect_released(s: Scenario, engine: Engine, after: str) -> None:
     s.check(
         _fits(s, engine),
@@ -127,9 +135,7 @@ def deferred_release(s: Scenario, clause: Clause, data: Any) -> None:
         ("remove_cache_key", "deallocate_cache"),
     ):
         engine = s.engine(device_pool=TIGHT_POOL)
-        key = s.key(engine.cluster_id, next(_req_ids))
-        cache = s.allocate(engine, BIG, [key])
-        _require_capacity(s, engine)
+        cache, key = _big_keyed_cache(s, engine)
         release = {"deallocate_cache": cache.raw, "remove_cache_key": key}
         s.setup(engine.cache_manager, first, release[first])
         _expect_held(s, engine, first)
@@ -142,9 +148,7 @@ def releases_reference(s: Scenario, clause: Clause, data: Any) -> None:
     via = clause.params["via"]
     other = "remove_cache_key" if via == "deallocate_cache" else "deallocate_cache"
     engine = s.engine(device_pool=TIGHT_POOL)
-    key = s.key(engine.cluster_id, next(_req_ids))
-    cache = s.allocate(engine, BIG, [key])
-    _require_capacity(s, engine)
+    cache, key = _big_keyed_cache(s, engine)
     release = {"deallocate_cache": cache.raw, "remove_cache_key": key}
     s.setup(engine.cache_manager, other, release[other])
     s.expect_ok(engine.cache_manager, via, release[via])
@@ -169,9 +173,7 @@ def deferred_release_keeps_data(s: Scenario, clause: Clause, data: Any) -> None:
     # And the memory comes back once the last key is pulled.
     tight = s.engine(device_pool=TIGHT_POOL)
     tight_decoder = s.decoder_linked_to(tight)
-    key = s.key(tight.cluster_id, next(_req_ids))
-    big = s.allocate(tight, BIG, [key])
-    _require_capacity(s, tight)
+    big, key = _big_keyed_cache(s, tight)
     s.setup(tight.cache_manager, "deallocate_cache", big.raw)
     _pull(s, tight_decoder, key, BIG, "DT_UINT8")
     _expect_released(s, tight, "deallocate_cache and a pull of its only key")
@@ -181,9 +183,7 @@ def deferred_release_keeps_data(s: Scenario, clause: Clause, data: Any) -> None:
 def key_released_by_transfer(s: Scenario, clause: Clause, data: Any) -> None:
     prompt = s.engine(device_pool=TIGHT_POOL)
     decoder = s.decoder_linked_to(prompt)
-    key = s.key(prompt.cluster_id, next(_req_ids))
-    cache = s.allocate(prompt, BIG, [key])
-    _require_capacity(s, prompt)
+    cache, key = _big_keyed_cache(s, prompt)
     s.setup(prompt.cache_manager, "deallocate_cache", cache.raw)
     _pull(s, decoder, key, BIG, "DT_UINT8")
     _expect_released(s, prompt, "deallocate_cache and a successful pull_cache of the key")
