@@ -10,6 +10,7 @@ PYBIND11_MODULE(_core, m) {
     register_copies(engine);
     register_swap(engine);
     register_transfer(engine);
+    register_remote(m, engine);
     register_testing(m);
     register_bench(m);
 }

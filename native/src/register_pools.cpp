@@ -52,12 +52,15 @@ EngineClass register_pools(py::module_& m) {
     EngineClass engine(m, "Engine",
                        "The core of one LLMDataDist: memory pools, cache registry and data movement. Every "
                        "method validates its arguments again (the Python checks can be bypassed).");
-    engine.def(py::init([](int64_t timeout_ms, py::object device_pool, py::object host_pool) {
+    engine.def(py::init([](int64_t timeout_ms, py::object device_pool, py::object host_pool, bool shareable) {
                    return std::make_shared<Engine>(timeout_ms, read_pool(device_pool, "device_pool"),
-                                                   read_pool(host_pool, "host_pool"));
+                                                   read_pool(host_pool, "host_pool"),
+                                                   shareable ? shared_memory_backend() : default_memory_backend());
                }),
                py::arg("timeout_ms"), py::arg("device_pool") = py::none(), py::arg("host_pool") = py::none(),
-               "Pools are (memory_size, page_shift) tuples or None (not configured).");
+               py::arg("shareable") = false,
+               "Pools are (memory_size, page_shift) tuples or None (not configured). Shareable pools live in "
+               "shared memory that peer processes of this host can map (a listening engine's).");
     engine.def_property_readonly("timeout_ms", &Engine::timeout_ms);
     engine.def_property_readonly("finalized", &Engine::finalized);
     engine.def(

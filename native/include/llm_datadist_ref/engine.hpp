@@ -85,6 +85,15 @@ struct TensorMapping {
     std::vector<uint32_t> dst;
 };
 
+struct Lease;
+struct PeerCache;
+
+/// A pool's shareable memory: a peer process maps `fd` to see the pool's `bytes` from its base.
+struct SharedPool {
+    int fd = -1;
+    std::size_t bytes = 0;
+};
+
 class Engine {
   public:
     Engine(int64_t timeout_ms, std::optional<PoolConfig> device_pool, std::optional<PoolConfig> host_pool,
@@ -121,6 +130,25 @@ class Engine {
 
     void run(const CopyPlan& plan) const;
     void run(const SwapPlan& plan);
+
+    // Transfers with an engine in another process (engine_remote.cpp). The serving engine leases
+    // what a key names (the lease pins its memory) and commits the lease once the peer's copy is
+    // done; the peer copies between its own cache and its mapping of the serving engine's pool.
+    std::optional<SharedPool> shared_pool(Placement placement) const;
+    Lease lease_source(const RemoteKey& key, bool blocks);
+    Lease lease_push_target(int64_t cache_id, uint32_t batch_index);
+    /// Releases the key a lease names once `tensors` have been transferred; a no-op when the key
+    /// was meanwhile removed or bound to another cache.
+    void commit_lease(const Lease& lease, const std::vector<uint32_t>& tensors);
+    /// Plans return the tensor pairs as well, for the serving side's commit.
+    std::pair<CopyPlan, std::vector<uint32_t>> plan_pull_from_peer(
+        const PeerCache& src, RemoteKey::Kind kind, int64_t dst_id, uint32_t dst_batch_index, int64_t size,
+        const std::vector<int64_t>& src_blocks, const std::vector<int64_t>& dst_blocks, bool blocks,
+        const TensorMapping& mapping, const Deadline& deadline);
+    std::pair<CopyPlan, std::vector<uint32_t>> plan_push_to_peer(const PeerCache& dst, int64_t src_id,
+                                                                 uint32_t src_batch_index,
+                                                                 const TensorMapping& mapping,
+                                                                 const Deadline& deadline);
 
     /// Drops every cache and the pools; later operations fail with ENGINE_FINALIZED.
     void finalize();

@@ -13,6 +13,7 @@ struct Region {
     std::size_t bytes = 0;       ///< usable bytes from base
     void* mapping = nullptr;     ///< what the backend must release
     std::size_t mapping_bytes = 0;
+    int fd = -1;                 ///< shareable backends: a file descriptor of the memory at base
 };
 
 /// Reserves and releases large regions of memory for a pool.
@@ -35,7 +36,17 @@ class HostMmapBackend final : public MemoryBackend {
     const char* name() const noexcept override { return "host-mmap"; }
 };
 
+/// Shared memory (memfd) mapped MAP_SHARED: other processes that receive `Region::fd` map the same
+/// pages, so a peer on this host reads a pool with one copy (pools of a listening engine).
+class SharedMemoryBackend final : public MemoryBackend {
+  public:
+    Region reserve(std::size_t bytes, std::size_t alignment) override;
+    void release(const Region& region) noexcept override;
+    const char* name() const noexcept override { return "shared-memfd"; }
+};
+
 /// The backend used for both placements of the CPU reference.
 std::shared_ptr<MemoryBackend> default_memory_backend();
+std::shared_ptr<MemoryBackend> shared_memory_backend();
 
 }  // namespace llm_datadist_ref

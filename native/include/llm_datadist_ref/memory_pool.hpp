@@ -45,6 +45,8 @@ class MemoryPool {
         return (bytes + page_size() - 1) >> page_shift_;
     }
     PoolUsage usage() const;
+    /// The backend region the pages lie in (its fd is >= 0 when the backend shares it).
+    const Region& region() const noexcept { return region_; }
 
   private:
     std::shared_ptr<MemoryBackend> backend_;

@@ -23,6 +23,7 @@ void register_caches(EngineClass& engine);
 void register_copies(EngineClass& engine);
 void register_swap(EngineClass& engine);
 void register_transfer(EngineClass& engine);
+void register_remote(py::module_& m, EngineClass& engine);
 void register_testing(py::module_& m);
 void register_bench(py::module_& m);
 

@@ -1,0 +1,153 @@
+// Transfers with an engine of another process: the serving side's leases, the peer side's mapping
+// of the serving pools, and the copies between them (GIL released for large copies).
+#include <string>
+#include <utility>
+
+#include "llm_datadist_ref/pybind11.hpp"
+#include "llm_datadist_ref/remote.hpp"
+
+namespace llm_datadist_ref {
+namespace {
+
+uint32_t read_u32(py::handle value, const char* name) {
+    const int64_t v = read_int64(value, name);
+    if (v < 0 || v > static_cast<int64_t>(UINT32_MAX)) {
+        throw py::value_error(std::string(name) + " out of range of uint32");
+    }
+    return static_cast<uint32_t>(v);
+}
+
+RemoteKey read_key(int64_t kind, py::handle a, py::handle b, py::handle c) {
+    RemoteKey key;
+    if (kind == 0) {
+        key.kind = RemoteKey::Kind::kCacheKey;
+        key.key = KeySpec{read_uint64(a, "req_id"), read_uint64(b, "prefix_id"), read_uint64(c, "model_id")};
+    } else if (kind == 1) {
+        key.kind = RemoteKey::Kind::kById;
+        key.cache_id = read_int64(a, "cache_id");
+        key.batch_index = read_u32(b, "batch_index");
+    } else if (kind == 2) {
+        key.kind = RemoteKey::Kind::kBlocks;
+        key.model_id = read_uint64(a, "model_id");
+    } else {
+        throw py::value_error("unknown key kind " + std::to_string(kind));
+    }
+    return key;
+}
+
+/// A peer's cache from the figures of its lease: (num_tensors, tensor_bytes, batch_size, is_blocks,
+/// batch_index, tensor_offsets).
+PeerCache read_peer_cache(const std::shared_ptr<PeerRegion>& region, py::handle layout) {
+    if (!PyTuple_Check(layout.ptr()) || PyTuple_GET_SIZE(layout.ptr()) != 6) {
+        throw py::type_error("a peer cache layout is a 6-tuple");
+    }
+    auto item = [&](Py_ssize_t i) { return py::handle(PyTuple_GET_ITEM(layout.ptr(), i)); };
+    std::vector<uint64_t> offsets;
+    for (const int64_t offset : read_index_list(item(5), "tensor_offsets")) {
+        if (offset < 0) {
+            throw py::value_error("tensor offsets are not negative");
+        }
+        offsets.push_back(static_cast<uint64_t>(offset));
+    }
+    return make_peer_cache(region, read_u32(item(0), "num_tensors"), read_uint64(item(1), "tensor_bytes"),
+                           read_u32(item(2), "batch_size"), PyObject_IsTrue(item(3).ptr()) == 1,
+                           read_u32(item(4), "batch_index"), offsets);
+}
+
+Deadline remaining(int64_t remaining_ms) { return Deadline(Deadline::Clock::now(), remaining_ms); }
+
+py::list to_list(const std::vector<uint32_t>& values) {
+    py::list out;
+    for (const uint32_t v : values) {
+        out.append(v);
+    }
+    return out;
+}
+
+}  // namespace
+
+void register_remote(py::module_& m, EngineClass& engine) {
+    py::class_<Lease, std::shared_ptr<Lease>>(m, "Lease",
+                                              "What a serving engine leased for one transfer; holding it pins the "
+                                              "cache's memory.")
+        .def_property_readonly("cache_id", [](const Lease& l) { return l.cache_id; })
+        .def_property_readonly("placement", [](const Lease& l) { return static_cast<int>(l.geometry.placement); })
+        .def_property_readonly("layout", [](const Lease& l) {
+            return py::make_tuple(l.geometry.num_tensors, l.geometry.tensor_bytes, l.geometry.batch_size,
+                                  l.geometry.is_blocks, l.batch_index, l.tensor_offsets);
+        });
+    py::class_<PeerRegion, std::shared_ptr<PeerRegion>>(m, "PeerRegion", "A peer's pool mapped into this process.")
+        .def(py::init<int, std::size_t>(), py::arg("fd"), py::arg("bytes"))
+        .def_property_readonly("bytes", &PeerRegion::bytes);
+
+    engine.def(
+        "shared_pool",
+        [](const Engine& self, int64_t placement) -> py::object {
+            const auto pool = self.shared_pool(placement == 0 ? Placement::kHost : Placement::kDevice);
+            if (!pool) {
+                return py::none();
+            }
+            return py::make_tuple(pool->fd, pool->bytes);
+        },
+        py::arg("placement"), "(fd, bytes) of a shared pool, or None.");
+    engine.def(
+        "lease_source",
+        [](Engine& self, int64_t kind, py::handle a, py::handle b, py::handle c, bool blocks) {
+            return std::make_shared<Lease>(self.lease_source(read_key(kind, a, b, c), blocks));
+        },
+        py::arg("key_kind"), py::arg("a"), py::arg("b"), py::arg("c"), py::arg("blocks"));
+    engine.def(
+        "lease_push_target",
+        [](Engine& self, int64_t cache_id, py::handle batch_index) {
+            return std::make_shared<Lease>(self.lease_push_target(cache_id, read_u32(batch_index, "batch_index")));
+        },
+        py::arg("cache_id"), py::arg("batch_index"));
+    engine.def(
+        "commit_lease",
+        [](Engine& self, const Lease& lease, py::handle tensors) {
+            self.commit_lease(lease, read_tensor_indices(tensors, "tensors"));
+        },
+        py::arg("lease"), py::arg("tensors"));
+    engine.def(
+        "pull_from_peer",
+        [](Engine& self, const std::shared_ptr<PeerRegion>& region, py::handle layout, int64_t key_kind,
+           int64_t dst_id, py::handle batch_index, py::handle size, py::handle src_blocks, py::handle dst_blocks,
+           bool blocks, py::handle src_tensor_indices, py::handle dst_tensor_indices, int64_t remaining_ms) {
+            if (key_kind < 0 || key_kind > 2) {
+                throw py::value_error("unknown key kind " + std::to_string(key_kind));
+            }
+            const PeerCache src = read_peer_cache(region, layout);
+            TensorMapping mapping;
+            mapping.src = read_tensor_indices(src_tensor_indices, "src_tensor_indices");
+            mapping.dst = read_tensor_indices(dst_tensor_indices, "dst_tensor_indices");
+            auto [plan, taken] = self.plan_pull_from_peer(
+                src, static_cast<RemoteKey::Kind>(key_kind), dst_id, read_u32(batch_index, "batch_index"),
+                read_int64(size, "size"), read_index_list(src_blocks, "src_blocks"),
+                read_index_list(dst_blocks, "dst_blocks"), blocks, mapping, remaining(remaining_ms));
+            run_plan(self, plan);  // `src` keeps the peer mapping alive until the copy is done
+            return to_list(taken);
+        },
+        py::arg("region"), py::arg("layout"), py::arg("key_kind"), py::arg("dst_id"), py::arg("batch_index"),
+        py::arg("size"), py::arg("src_blocks"), py::arg("dst_blocks"), py::arg("blocks"),
+        py::arg("src_tensor_indices"), py::arg("dst_tensor_indices"), py::arg("remaining_ms"),
+        "Copies from a peer's leased cache into a local cache; returns the source tensors taken.");
+    engine.def(
+        "push_to_peer",
+        [](Engine& self, const std::shared_ptr<PeerRegion>& region, py::handle layout, int64_t src_id,
+           py::handle src_batch_index, py::handle src_tensor_indices, py::handle dst_tensor_indices,
+           int64_t remaining_ms) {
+            const PeerCache dst = read_peer_cache(region, layout);
+            TensorMapping mapping;
+            mapping.src = read_tensor_indices(src_tensor_indices, "src_tensor_indices");
+            mapping.dst = read_tensor_indices(dst_tensor_indices, "dst_tensor_indices");
+            auto [plan, written] = self.plan_push_to_peer(dst, src_id, read_u32(src_batch_index, "src_batch_index"),
+                                                          mapping, remaining(remaining_ms));
+            run_plan(self, plan);
+            return to_list(written);
+        },
+        py::arg("region"), py::arg("layout"), py::arg("src_id"), py::arg("src_batch_index"),
+        py::arg("src_tensor_indices"), py::arg("dst_tensor_indices"), py::arg("remaining_ms"),
+        "Copies a local batch slice into a peer's leased cache; returns the destination tensors written.");
+}
+
+}  // namespace llm_datadist_ref
