@@ -18,6 +18,7 @@ class Engine:
         timeout_ms: int,
         device_pool: tuple[int, ...] | None = None,
         host_pool: tuple[int, ...] | None = None,
+        shareable: bool = False,
     ) -> None: ...
     @property
     def timeout_ms(self) -> int: ...
@@ -99,6 +100,52 @@ class Engine:
         src_tensor_indices: Sequence[int],
         dst_tensor_indices: Sequence[int],
     ) -> None: ...
+    # -- transfers with an engine of another process (register_remote.cpp) --
+    def shared_pool(self, placement: int) -> tuple[int, int] | None: ...
+    def lease_source(self, key_kind: int, a: int, b: int, c: int, blocks: bool) -> Lease: ...
+    def lease_push_target(self, cache_id: int, batch_index: int) -> Lease: ...
+    def commit_lease(self, lease: Lease, tensors: Sequence[int]) -> None: ...
+    def pull_from_peer(
+        self,
+        region: PeerRegion,
+        layout: PeerLayout,
+        key_kind: int,
+        dst_id: int,
+        batch_index: int,
+        size: int,
+        src_blocks: Sequence[int],
+        dst_blocks: Sequence[int],
+        blocks: bool,
+        src_tensor_indices: Sequence[int],
+        dst_tensor_indices: Sequence[int],
+        remaining_ms: int,
+    ) -> list[int]: ...
+    def push_to_peer(
+        self,
+        region: PeerRegion,
+        layout: PeerLayout,
+        src_id: int,
+        src_batch_index: int,
+        src_tensor_indices: Sequence[int],
+        dst_tensor_indices: Sequence[int],
+        remaining_ms: int,
+    ) -> list[int]: ...
+
+# (num_tensors, tensor_bytes, batch_size, is_blocks, batch_index, tensor_offsets)
+PeerLayout = tuple[int, int, int, bool, int, list[int]]
+
+class Lease:
+    @property
+    def cache_id(self) -> int: ...
+    @property
+    def placement(self) -> int: ...
+    @property
+    def layout(self) -> PeerLayout: ...
+
+class PeerRegion:
+    def __init__(self, fd: int, bytes: int) -> None: ...
+    @property
+    def bytes(self) -> int: ...
 
 class bench:  # submodule
     @staticmethod
