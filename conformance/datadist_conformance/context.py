@@ -25,6 +25,7 @@ class SuiteContext:
     seed: int
     adapter_spec: str | None = None  #: as given on the command line, for replay snippets
     current_test: list[str] | None = None  #: [node id of the running test], set by the plugin
+    level: str = "document"  #: the certification level: which clauses this run checks
 
     def supported(self, api_id: str) -> bool:
         """Whether the API exists on this run's product line."""
@@ -48,7 +49,7 @@ class SuiteContext:
         )
         rerun = (
             f"# rerun: datadist-conformance run --impl {self.target.name} --product {self.product_id} "
-            f"--profile {self.profile} --seed {self.seed}"
+            f"--level {self.level} --profile {self.profile} --seed {self.seed}"
             + (f" --only '{test}'" if test else "")
             + (f" --adapter {self.adapter_spec}" if self.adapter_spec else "")
             + "\n"

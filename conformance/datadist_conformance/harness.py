@@ -184,6 +184,24 @@ class Scenario:
             ) from exc
         return engine
 
+    def unstarted_engine(self, config: Any) -> tuple[Any, dict[str, str]]:
+        """A PROMPT LLMDataDist and the options of ``config`` (in CacheManager mode), not yet
+        initialised: for checks that ``init`` rejects them. It is finalized at close."""
+        number = next(_ids)
+        try:
+            self.t.set(config, "device_id", 0)
+            self.t.set(config, "enable_cache_manager", True)
+            options = dict(self.t.call(config, "generate_options"))
+            options.update(self.adapter.init_options(self.ctx.product_id))
+            self.t.add(f"{self.t.name(options, 'options')} = {self.t.render(options)}")
+            datadist = self.new("LLMDataDist", self.enum("LLMRole", "PROMPT"), 7000 + number)
+        except Exception as exc:
+            raise PreconditionError(
+                "configuring an engine", describe(exc), self.t.source()
+            ) from exc
+        self.engines.append(Engine(datadist, None, "PROMPT", 7000 + number, ("", 0)))
+        return datadist, options
+
     def shared_engine(self, *, sync_kv_timeout: int | None = None) -> Engine:
         """One PROMPT engine with the default pools, reused by every call of this scenario.
 
@@ -233,6 +251,9 @@ class Scenario:
         )
 
     def key(self, cluster_id: int, req_id: int, model_id: int = 0) -> Any:
+        """A CacheKey as the seed builds one; model_id (vendor surface) only when it is not 0."""
+        if model_id == 0:
+            return self.new("CacheKey", cluster_id, req_id)
         return self.new("CacheKey", cluster_id, req_id, model_id)
 
     def allocate(

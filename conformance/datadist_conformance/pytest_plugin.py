@@ -28,7 +28,7 @@ from .checks import NOT_APPLICABLE, UNTESTABLE, ConformanceFailure, Precondition
 from .context import EXAMPLES, SuiteContext
 from .expectations import Expectation, load_expectations
 from .results import TestResult
-from .speclib import load_spec
+from .speclib import LEVELS, load_spec
 from .target import load_target
 
 PROFILES = {
@@ -59,6 +59,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--datadist-impl", default=None, help="module under test (default: the bundled reference)"
     )
     group.addoption("--datadist-adapter", default=None, help="adapter as module:attr")
+    group.addoption(
+        "--datadist-level",
+        default="document",
+        choices=LEVELS,
+        help="certification level: document (default) or as-shipped",
+    )
     group.addoption("--datadist-product", default=None, help="product line id (default atlas-a3)")
     group.addoption(
         "--datadist-profile", default="ci", choices=sorted(PROFILES), help="hypothesis profile"
@@ -85,6 +91,7 @@ class _PluginState:
         self.impl: str | None = option("--datadist-impl")
         self.adapter: str | None = option("--datadist-adapter")
         self.profile: str = option("--datadist-profile")
+        self.level: str = option("--datadist-level")
         self.timeout: float = option("--datadist-test-timeout")
         self.results_path = (
             Path(option("--datadist-results")) if option("--datadist-results") else None
@@ -123,6 +130,7 @@ class _PluginState:
                 seed=self.seed,
                 adapter_spec=self.adapter,
                 current_test=self.current,
+                level=self.level,
             )
         return self._context
 

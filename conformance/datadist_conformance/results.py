@@ -80,6 +80,7 @@ class RunResult:
     unused_expectations: list[str] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
     crashed: str = ""  #: non-empty when the target process died; says how
+    level: str = "document"  #: certification level: document or as-shipped (speclib.LEVELS)
     format_version: int = RESULTS_FORMAT_VERSION
 
     @property

@@ -46,6 +46,7 @@ class RunOptions:
     impl: str | None = None
     adapter: str | None = None
     profile: str = "ci"
+    level: str = "document"  #: certification level (speclib.LEVELS)
     seed: int = 0  #: 0: draw one; the seed used is recorded in the results
     expectations: Path | None = None
     test_timeout: float = 300.0
@@ -109,6 +110,7 @@ def run_product(
         product=_product(spec, product_id),
         profile=options.profile,
         seed=seed,
+        level=options.level,
         started=_now(),
         finished="",
         environment=_environment(),
@@ -180,6 +182,7 @@ def _attempt(
         f"--datadist-impl={_impl_name(options)}",
         f"--datadist-product={product_id}",
         f"--datadist-profile={options.profile}",
+        f"--datadist-level={options.level}",
         f"--datadist-results={raw}",
         f"--datadist-journal={journal}",
         f"--datadist-test-timeout={options.test_timeout}",
@@ -343,14 +346,26 @@ def run_products(
 
 
 def rerun(
-    impl: str, product: str, test_ids: list[str], *, adapter: str | None, profile: str, seed: int
+    impl: str,
+    product: str,
+    test_ids: list[str],
+    *,
+    adapter: str | None,
+    profile: str,
+    seed: int,
+    level: str = "document",
 ) -> dict[str, str]:
     """Run only ``test_ids`` again (for `report diff`); returns test id -> outcome."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="datadist-rerun-") as scratch:
         options = RunOptions(
-            impl=impl, adapter=adapter, profile=profile, seed=seed, only=tuple(test_ids)
+            impl=impl,
+            adapter=adapter,
+            profile=profile,
+            seed=seed,
+            level=level,
+            only=tuple(test_ids),
         )
         run = run_product(product, options, Path(scratch))
     return {test.id: test.outcome for test in run.tests}

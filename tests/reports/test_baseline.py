@@ -25,21 +25,28 @@ from datadist_conformance.reports.baseline import (
 from datadist_conformance.reports.index import render_index_json
 from datadist_conformance.results import RunResult
 from datadist_conformance.runner import RunOptions, run_products
-from datadist_conformance.speclib import Spec
+from datadist_conformance.speclib import LEVELS, Spec
 
-BASELINE = Path(__file__).resolve().parents[2] / BASELINE_DIR
+BASELINE_ROOT = Path(__file__).resolve().parents[2] / BASELINE_DIR
 MAX_SHOWN = 25
 HOW = f"regenerate it from the repository root with:\n    {REGENERATE}"
 
 
+@pytest.fixture(scope="module", params=LEVELS)
+def level(request: pytest.FixtureRequest) -> str:
+    """Each certification level has its own baseline."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def baseline() -> dict[str, RunResult]:
-    assert BASELINE.is_dir(), f"{BASELINE} is missing; {HOW}"
-    return load_result_set(BASELINE)
+def baseline(level: str) -> dict[str, RunResult]:
+    directory = BASELINE_ROOT / level
+    assert directory.is_dir(), f"{directory} is missing; {HOW}"
+    return load_result_set(directory)
 
 
 def test_baseline_covers_every_product_line_with_the_current_spec(
-    baseline: dict[str, RunResult], spec: Spec
+    baseline: dict[str, RunResult], spec: Spec, level: str
 ) -> None:
     assert sorted(baseline) == sorted(p.id for p in spec.products), f"product lines differ; {HOW}"
     for product_id, run in baseline.items():
@@ -48,7 +55,7 @@ def test_baseline_covers_every_product_line_with_the_current_spec(
             f"the spec is now {spec.content_hash[:12]}; {HOW}"
         )
         assert run.implementation["module"] == REFERENCE
-        assert (run.profile, run.seed) == (BASELINE_PROFILE, BASELINE_SEED)
+        assert (run.profile, run.seed, run.level) == (BASELINE_PROFILE, BASELINE_SEED, level)
 
 
 def test_baseline_holds_nothing_volatile(baseline: dict[str, RunResult]) -> None:
@@ -56,17 +63,24 @@ def test_baseline_holds_nothing_volatile(baseline: dict[str, RunResult]) -> None
         assert run == scrub(run), f"{run.product['id']} holds timestamps or durations; {HOW}"
 
 
-def test_baseline_index_matches_its_results(baseline: dict[str, RunResult], spec: Spec) -> None:
+def test_baseline_index_matches_its_results(
+    baseline: dict[str, RunResult], spec: Spec, level: str
+) -> None:
     files = {"results": "results.json", "summary": "summary.md"}
     expected = render_index_json(list(baseline.values()), spec, files)
-    assert (BASELINE / "index.json").read_text("utf-8") == expected, f"index.json is stale; {HOW}"
+    index = BASELINE_ROOT / level / "index.json"
+    assert index.read_text("utf-8") == expected, f"{level}/index.json is stale; {HOW}"
+
+
+def test_the_baseline_holds_exactly_the_levels() -> None:
+    assert sorted(p.name for p in BASELINE_ROOT.iterdir() if p.is_dir()) == sorted(LEVELS), HOW
 
 
 @pytest.mark.slow
 def test_baseline_is_what_the_reference_does_now(
-    baseline: dict[str, RunResult], tmp_path: Path
+    baseline: dict[str, RunResult], tmp_path: Path, level: str
 ) -> None:
-    options = RunOptions(impl=REFERENCE, profile=BASELINE_PROFILE, seed=BASELINE_SEED)
+    options = RunOptions(impl=REFERENCE, profile=BASELINE_PROFILE, seed=BASELINE_SEED, level=level)
     fresh = run_products(sorted(baseline), options, tmp_path)
     problems = stale_lines(baseline, {run.product["id"]: run for run in fresh})
     problems = [

@@ -37,6 +37,7 @@ class FakeRerun:
         adapter: str | None,
         profile: str,
         seed: int,
+        level: str = "document",
     ) -> dict[str, str]:
         self.calls.append(
             {
@@ -46,6 +47,7 @@ class FakeRerun:
                 "adapter": adapter,
                 "profile": profile,
                 "seed": seed,
+                "level": level,
             }
         )
         return self.rounds.pop(0)
@@ -87,6 +89,7 @@ def test_planted_regression_exits_non_zero(
                 "adapter": None,
                 "profile": "ci",
                 "seed": 20240601,
+                "level": "document",
             },
         ]
         * 2

@@ -30,7 +30,7 @@ def test_summary_states_verdict_counts_and_failing_clauses(runs: list[RunResult]
     )
     assert lines[3] == "                   crashed: target process died with SIGSEGV (exit -11)"
     assert lines[4].startswith("atlas-a2-training  certified ")
-    assert lines[-1] == "1 of 3 product lines certified"
+    assert lines[-1] == "1 of 3 product lines certified (level document)"
     assert "\x1b[" not in stream.getvalue()
 
 

@@ -445,6 +445,27 @@ LINT_CASES: list[tuple[str, str, Callable[[Any], None], str, str]] = [
         "spec/api/LLMConfig.host_mem_pool_cfg.yaml",
         "unknown constant 'TWENTY_GB'",
     ),
+    (
+        "seed-clause-at-as-shipped-level",
+        ALLOC,
+        lambda d: _clause(d, "allocate_cache.keys.placeholder").update(level="as-shipped"),
+        ALLOC_FILE,
+        "a clause of a seed entry is at level document",
+    ),
+    (
+        "document-level-vendor-clause-without-rationale",
+        "api/CacheDesc.yaml",
+        lambda d: _clause(d, "CacheDesc.signature").update(level="document"),
+        "spec/api/CacheDesc.yaml",
+        "needs a rationale naming the seed text",
+    ),
+    (
+        "unknown-level",
+        ALLOC,
+        lambda d: _clause(d, "allocate_cache.keys.placeholder").update(level="vendor"),
+        ALLOC_FILE,
+        "'vendor' is not one of ['document', 'as-shipped']",
+    ),
 ]
 
 

@@ -31,7 +31,7 @@ from ..reports.diff import RerunFn
 from ..reports.writer import write_text_atomically
 from ..results import RunResult
 from ..runner import RunOptions, rerun, run_products
-from ..speclib import Spec, SpecError, load_spec
+from ..speclib import LEVELS, Spec, SpecError, load_spec
 
 __all__ = ["register"]
 
@@ -97,9 +97,9 @@ def register(commands: Any) -> None:
         help="regenerate the committed baseline of the reference on every product line",
         description=(
             f"Run the reference ({REFERENCE}) on every product line with profile "
-            f"{BASELINE_PROFILE} and seed {BASELINE_SEED} (or take those results from --from), "
-            "drop timestamps, durations and the environment, and write results.json and "
-            "summary.md per line plus the index to OUT."
+            f"{BASELINE_PROFILE} and seed {BASELINE_SEED} at every certification level (or take "
+            "those results from --from), drop timestamps, durations and the environment, and "
+            "write results.json and summary.md per line plus the index to OUT/<level>/."
         ),
     )
     baseline.add_argument("out", type=Path, help=f"the baseline directory ({BASELINE_DIR})")
@@ -108,9 +108,10 @@ def register(commands: Any) -> None:
         dest="source",
         metavar="RESULTS",
         type=Path,
+        action="append",
         default=None,
-        help=f"use these results (of a --profile {BASELINE_PROFILE} --seed {BASELINE_SEED} run) "
-        "instead of running the reference",
+        help=f"use these results (of a --profile {BASELINE_PROFILE} --seed {BASELINE_SEED} run; "
+        "repeat for each level) instead of running the reference",
     )
     _add_spec_dir(baseline)
     baseline.set_defaults(handler=_baseline)
@@ -227,20 +228,25 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _reference_runs(spec: Spec | None) -> list[RunResult]:
-    """The reference on every product line, run the way the baseline records it."""
+    """The reference on every product line at every level, run the way the baseline records it."""
     products = [product.id for product in (spec or load_spec()).products]
-    options = RunOptions(impl=REFERENCE, profile=BASELINE_PROFILE, seed=BASELINE_SEED)
-    with tempfile.TemporaryDirectory(prefix="datadist-baseline-") as scratch:
-        return run_products(products, options, Path(scratch))
+    runs = []
+    for level in LEVELS:
+        options = RunOptions(
+            impl=REFERENCE, profile=BASELINE_PROFILE, seed=BASELINE_SEED, level=level
+        )
+        with tempfile.TemporaryDirectory(prefix="datadist-baseline-") as scratch:
+            runs += run_products(products, options, Path(scratch))
+    return runs
 
 
 def _baseline(args: argparse.Namespace) -> int:
     spec = _spec(args)
-    if args.source is None:
+    if not args.source:
         runs = _reference_runs(spec)
     else:
         try:
-            runs = list(load_result_set(args.source).values())
+            runs = [run for source in args.source for run in load_result_set(source).values()]
         except ResultsError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
@@ -256,18 +262,26 @@ def _baseline(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_BAD_INPUT
+    for level in LEVELS:
+        level_runs = [run for run in runs if run.level == level]
+        if level_runs:
+            _write_level(args.out / level, level, level_runs, spec)
+    return 0
+
+
+def _write_level(out: Path, level: str, runs: list[RunResult], spec: Spec | None) -> None:
+    """One level's baseline, and what changed from the one it replaces."""
     try:
-        previous = load_result_set(args.out)
+        previous = load_result_set(out)
     except ResultsError:
         previous = {}
     changes = stale_lines(previous, {run.product["id"]: run for run in runs}) if previous else []
-    write_baseline(args.out, runs, spec)
+    write_baseline(out, runs, spec)
     for change in changes:
         print(f"  {change}")
     verdicts = ", ".join(
         f"{r.product['id']} {'certified' if r.certified else 'NOT certified'}" for r in runs
     )
-    print(f"wrote the baseline of {len(runs)} product line(s) to {args.out}: {verdicts}")
+    print(f"wrote the {level} baseline of {len(runs)} product line(s) to {out}: {verdicts}")
     if previous:
-        print(f"{len(changes)} change(s) from the previous baseline")
-    return 0
+        print(f"{len(changes)} change(s) from the previous {level} baseline")

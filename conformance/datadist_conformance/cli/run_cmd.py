@@ -12,7 +12,7 @@ from ..pytest_plugin import PROFILES
 from ..reports import print_progress, print_summary, write_reports
 from ..results import RunResult
 from ..runner import RunOptions, TargetLoadError, run_products
-from ..speclib import load_spec
+from ..speclib import LEVELS, load_spec
 from ..target import DEFAULT_IMPL, IMPL_ENV
 
 __all__ = ["register"]
@@ -39,6 +39,13 @@ def register(commands: Any) -> None:
     )
     run.add_argument(
         "--profile", default="ci", choices=sorted(PROFILES), help="hypothesis profile (default ci)"
+    )
+    run.add_argument(
+        "--level",
+        default="document",
+        choices=LEVELS,
+        help="certification level: document (what the seed document says; default) or "
+        "as-shipped (plus what the vendor documents or ships elsewhere)",
     )
     run.add_argument(
         "--expectations", type=Path, default=None, help="YAML file of expected failures"
@@ -76,11 +83,14 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 2
     impl = args.impl or os.environ.get(IMPL_ENV) or DEFAULT_IMPL
-    print(f"certifying {impl} on {', '.join(products)} (profile {args.profile})")
+    print(
+        f"certifying {impl} at level {args.level} on {', '.join(products)} (profile {args.profile})"
+    )
     options = RunOptions(
         impl=impl,
         adapter=args.adapter,
         profile=args.profile,
+        level=args.level,
         seed=args.seed,
         expectations=args.expectations,
         test_timeout=args.test_timeout,

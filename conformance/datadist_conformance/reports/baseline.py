@@ -1,5 +1,6 @@
 """The committed baseline: the reference's results on every product line, without volatile data.
 
+There is one baseline per certification level (``reports/baseline/<level>/``).
 A baseline holds what a rerun with the same profile and seed reproduces
 exactly (outcomes, messages, example counts, the spec hash) and drops what it
 does not (timestamps, durations, the machine's environment), so a regenerated
@@ -38,7 +39,8 @@ REFERENCE = "llm_datadist_ref"
 #: The run the baseline records; `tox -e conformance` runs the reference the same way.
 BASELINE_PROFILE = "quick"
 BASELINE_SEED = 1
-#: The one command that regenerates the baseline, run from the repository root.
+#: The one command that regenerates the baseline (every level), run from the repository root.
+#: Each level's results are in ``BASELINE_DIR/<level>/`` (speclib.LEVELS).
 REGENERATE = f"datadist-conformance report baseline {BASELINE_DIR}"
 
 

@@ -41,6 +41,7 @@ class RerunFn(Protocol):
         adapter: str | None,
         profile: str,
         seed: int,
+        level: str = ...,
     ) -> dict[str, str]: ...
 
 
@@ -137,6 +138,7 @@ def _metadata(old: RunResult, new: RunResult) -> list[tuple[str, str, str]]:
         ),
         ("adapter", old.implementation.get("adapter", ""), new.implementation.get("adapter", "")),
         ("profile", old.profile, new.profile),
+        ("level", old.level, new.level),
         ("certified", _yes_no(old.certified), _yes_no(new.certified)),
         ("crashed", old.crashed or "no", new.crashed or "no"),
     ]
@@ -212,6 +214,7 @@ def confirm_regressions(
                 adapter=_adapter_arg(chosen_adapter),
                 profile=diff.new.profile,
                 seed=diff.new.seed,
+                level=diff.new.level,
             )
         except Exception as exc:  # a broken target must not hide the regressions it caused
             diff.notes.append(f"rerun failed ({type(exc).__name__}: {exc}); regressions stand")

@@ -54,6 +54,7 @@ def _metadata(run: RunResult) -> str:
         _meta_item("product id", f"<code>{esc(product['id'])}</code>"),
         _meta_item("suite", esc(run.suite_version)),
         _meta_item("spec", f'<code title="{esc(run.spec_hash)}">{esc(run.spec_hash[:12])}</code>'),
+        _meta_item("level", esc(run.level)),
         _meta_item("profile", esc(run.profile)),
         _meta_item("seed", f"<code>{run.seed}</code>"),
         _meta_item("started", esc(run.started or "?")),

@@ -67,6 +67,7 @@ def index_data(
                 "implementation": dict(run.implementation),
                 "suite_version": run.suite_version,
                 "spec_hash": run.spec_hash,
+                "level": run.level,
                 "profile": run.profile,
                 "seed": run.seed,
                 "reports": {kind: f"{product_id}/{name}" for kind, name in product_files.items()},
@@ -78,6 +79,7 @@ def index_data(
     return {
         "format_version": INDEX_FORMAT_VERSION,
         "spec_hash": catalogue.spec_hash,
+        "levels": sorted({run.level for run in ordered}),
         "certified": [p["id"] for p in products if p["certified"]],
         "products": products,
         "apis": apis,
@@ -157,6 +159,7 @@ def render_index_html(
         f'<span class="verdict {"yes" if certified == len(ordered) and ordered else "no"}">'
         f"{certified} of {len(ordered)} product lines certified</span>"
         '<dl class="meta">'
+        f"<div><dt>level</dt><dd>{esc(', '.join(data['levels']))}</dd></div>"
         f"<div><dt>suite</dt><dd>{esc(', '.join(suites))}</dd></div>"
         f"<div><dt>spec</dt><dd><code>{esc(', '.join(hashes))}</code></dd></div>"
         f'<div><dt>data</dt><dd><a href="index.json">index.json</a></dd></div>'

@@ -49,6 +49,7 @@ def _run_properties(run: RunResult) -> list[tuple[str, str]]:
         ("capabilities", impl.get("capabilities", "")),
         ("suite_version", run.suite_version),
         ("spec_hash", run.spec_hash),
+        ("level", run.level),
         ("profile", run.profile),
         ("seed", str(run.seed)),
         ("certified", "yes" if run.certified else "no"),

@@ -81,6 +81,7 @@ def _heading(run: RunResult) -> list[str]:
         f"{_capabilities(impl)} |",
         f"| product line | {md_text(product_label(run))} |",
         f"| suite | {md_text(run.suite_version)}, spec {inline_code(run.spec_hash[:12])} |",
+        f"| certification level | {md_text(run.level)} |",
         f"| profile, seed | {md_text(run.profile)}, {run.seed} |",
         _run_times(run),
     ]

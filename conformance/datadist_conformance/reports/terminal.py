@@ -96,5 +96,6 @@ def print_summary(runs: Iterable[RunResult], stream: TextIO) -> None:
             stream.write(f"{'':<{width}}  failing clauses: {shown}{extra}\n")
     certified = sum(run.certified for run in runs)
     total = len(runs)
-    line = f"{certified} of {plural(total, 'product line')} certified"
+    levels = sorted({run.level for run in runs})
+    line = f"{certified} of {plural(total, 'product line')} certified (level {', '.join(levels)})"
     stream.write(_paint(line, "bold", colour) + "\n")

@@ -64,6 +64,7 @@ def _clause(spec: Spec, clause: Clause) -> dict[str, Any]:
         "id": clause.id,
         "kind": clause.kind,
         "basis": clause.basis,
+        "level": clause.level,
         "normative": spec.clause_kind(clause.kind).testable,
         "text_zh": clause.text.zh,
         "text_en": clause.text.en,

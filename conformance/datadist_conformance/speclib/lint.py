@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 
 from .errors import Problem
-from .model import Api, Spec
+from .model import Api, Clause, Spec
 from .typeexpr import GENERICS
 
 __all__ = ["BUILTIN_TYPE_NAMES", "check"]
@@ -166,6 +166,7 @@ def _clause(spec: Spec, api: Api, index: int) -> Iterator[Problem]:
             f"{path}/text",
             "a stated clause of a seed entry needs the verbatim sentence in text.zh",
         )
+    yield from _level(api, clause, path)
     try:
         kind = spec.clause_kind(clause.kind)
     except KeyError:
@@ -182,3 +183,16 @@ def _clause(spec: Spec, api: Api, index: int) -> Iterator[Problem]:
     for reading in clause.params.get("readings", ()):
         if reading not in spec.constants:
             yield Problem(api.file, f"{path}/params/readings", f"unknown constant {reading!r}")
+
+
+def _level(api: Api, clause: Clause, path: str) -> Iterator[Problem]:
+    """Only vendor material is as-shipped; vendor material at document level says why."""
+    if api.source_document == "seed" and clause.level != "document":
+        yield Problem(api.file, f"{path}/level", "a clause of a seed entry is at level document")
+    if api.source_document != "seed" and clause.level == "document" and not clause.rationale:
+        yield Problem(
+            api.file,
+            f"{path}/rationale",
+            "a document-level clause of a vendor entry needs a rationale naming the seed text "
+            "that uses it",
+        )

@@ -297,6 +297,9 @@ def _build_api(file: str, doc: Doc, support: Mapping[str, bool], problems: list[
             if "vendor_observed" in c
             else None,
             errata=tuple(c.get("errata", ())),
+            level=c.get(
+                "level", "document" if doc["source"]["document"] == "seed" else "as-shipped"
+            ),
         )
         for c in doc["clauses"]
     )

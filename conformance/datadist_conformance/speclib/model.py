@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 from .typeexpr import TypeExpr
 
 __all__ = [
+    "LEVELS",
     "Api",
     "Clause",
     "ClauseKind",
@@ -30,6 +31,10 @@ __all__ = [
     "Text",
     "VendorObserved",
 ]
+
+#: Certification levels, weakest first: what the seed document says, and that plus what the
+#: vendor documents or ships elsewhere. A clause belongs to the lowest level that checks it.
+LEVELS = ("document", "as-shipped")
 
 
 def frozen_mapping(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
@@ -98,6 +103,11 @@ class Clause:
     untestable: str | None = None
     vendor_observed: VendorObserved | None = None
     errata: tuple[str, ...] = ()
+    level: str = "document"  #: one of LEVELS: the lowest level whose certificate it can fail
+
+    def checked_at(self, level: str) -> bool:
+        """Whether a certificate at ``level`` checks this clause."""
+        return LEVELS.index(self.level) <= LEVELS.index(level)
 
 
 @dataclass(frozen=True)

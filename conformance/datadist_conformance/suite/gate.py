@@ -22,6 +22,11 @@ def run_clause(ctx: SuiteContext, clause_id: str, data: Any) -> None:
     kind = spec.clause_kind(clause.kind)
     if kind.id != "unsupported_on_product" and not api.products[ctx.product_id]:
         not_applicable(f"{api.id} is not supported on {ctx.product_id} (feature set {api.support})")
+    if not clause.checked_at(ctx.level):
+        not_applicable(
+            f"{clause.id} is at level {clause.level} (vendor material only); "
+            f"this run certifies level {ctx.level}"
+        )
     if clause.untestable:
         untestable(clause.untestable)
     missing = sorted(kind.requires - ctx.target.adapter.capabilities)

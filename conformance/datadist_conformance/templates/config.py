@@ -1,8 +1,10 @@
 """Memory-pool configuration: what LLMConfig.mem_pool_cfg / host_mem_pool_cfg accept and mean.
 
-The value checks are made at assignment, where the document puts them
-(E-pool-config-validation-time). The meaning checks (page alignment, bytes)
-start an engine with the pool and allocate from it.
+The document says which exceptions a bad value raises, not when
+(E-pool-config-validation-time): a clause with ``at_init`` accepts a rejection at
+assignment (with ``exceptions``) or, for a value accepted there, at
+``LLMDataDist.init`` (with ``at_init``). The meaning checks (page alignment,
+bytes) start an engine with the pool and allocate from it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 from itertools import combinations
 from typing import Any
 
-from ..harness import Layout, PoolSpec, Scenario
+from ..harness import Layout, PoolSpec, Scenario, describe
 from ..speclib import Clause
 from . import template
 
@@ -33,8 +35,36 @@ def _with(field: str, value: Any) -> str:
 
 def _rejects(s: Scenario, clause: Clause, values: list[Any]) -> None:
     option = _option(s, clause)
+    exceptions = list(clause.params["exceptions"])
+    at_init = clause.params.get("at_init")
     for value in values:
-        s.expect_set_raises(list(clause.params["exceptions"]), _config(s), option, value)
+        if at_init is None:
+            s.expect_set_raises(exceptions, _config(s), option, value)
+            continue
+        config = _config(s)
+        if not _accepted_at_assignment(s, exceptions, config, option, value):
+            continue
+        s.t.comment("accepted at assignment: LLMDataDist.init must reject it")
+        datadist, options = s.unstarted_engine(config)
+        s.expect_raises(list(at_init), datadist, "init", options)
+
+
+def _accepted_at_assignment(
+    s: Scenario, exceptions: list[str], config: Any, option: str, value: Any
+) -> bool:
+    """Assign ``value``: False when rejected with one of ``exceptions``; a failure otherwise."""
+    call = f"{s.t.render(config)}.{option} = {s.t.render(value)}"
+    try:
+        s.t.set(config, option, value)
+    except s.exception_types(exceptions):
+        return False
+    except Exception as exc:
+        s.fail(
+            call=call,
+            expected=f"accepted, or rejected with {' or '.join(exceptions)}",
+            observed=f"raised {describe(exc)}",
+        )
+    return True
 
 
 def _accepts(s: Scenario, clause: Clause, values: list[Any]) -> None:

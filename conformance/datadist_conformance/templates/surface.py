@@ -45,8 +45,24 @@ def _receiver(s: Scenario, api: Api) -> Any:
     return getattr(s.m, owner) if owner else s.m
 
 
-def _compare_parameters(s: Scenario, api: Api, where: str, callable_: Any) -> None:
+def _checked_params(api: Api, clause: Clause) -> tuple[Param, ...]:
+    """The documented parameters the clause checks: all, or the leading ones it names."""
     assert api.signature is not None
+    only = clause.params.get("only")
+    if only is None:
+        return api.signature.params
+    checked = api.signature.params[: len(only)]
+    assert [p.name for p in checked] == list(only), f"{clause.id}: 'only' names leading params"
+    return checked
+
+
+def _compare_parameters(
+    s: Scenario, api: Api, where: str, callable_: Any, checked: tuple[Param, ...]
+) -> None:
+    """The target's parameters are the documented ones; with a partial ``checked`` list, they
+    start with those and any further parameter is optional."""
+    assert api.signature is not None
+    exact = checked == api.signature.params
     try:
         signature = inspect.signature(callable_)
     except (TypeError, ValueError):
@@ -54,22 +70,26 @@ def _compare_parameters(s: Scenario, api: Api, where: str, callable_: Any) -> No
     params = [p for p in signature.parameters.values() if p.name != "self"]
     has_var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
     positional = [p for p in params if p.kind not in (inspect.Parameter.VAR_KEYWORD,)]
-    expected_names = [p.name for p in api.signature.params]
+    expected_names = [p.name for p in checked]
     actual_names = [p.name for p in positional]
+    extra = positional[len(checked) :]
     s.check(
-        actual_names == expected_names,
+        actual_names == expected_names
+        if exact
+        else actual_names[: len(checked)] == expected_names
+        and all(p.default is not inspect.Parameter.empty for p in extra),
         call=f"inspect.signature({where})",
-        expected=f"parameters {expected_names}",
+        expected=f"parameters {expected_names}" + ("" if exact else ", then only optional ones"),
         observed=f"parameters {actual_names} (signature {signature})",
     )
-    if api.signature.var_keyword:
+    if api.signature.var_keyword and exact:
         s.check(
             has_var_keyword,
             call=f"inspect.signature({where})",
             expected="a **kwargs parameter",
             observed=str(signature),
         )
-    for spec_param, actual in zip(api.signature.params, positional, strict=True):
+    for spec_param, actual in zip(checked, positional, strict=False):
         _compare_default(s, where, spec_param, actual)
 
 
@@ -93,9 +113,10 @@ def _compare_default(s: Scenario, where: str, spec_param: Param, actual: inspect
     )
 
 
-def _constructor_args(s: Scenario, api: Api) -> dict[str, Any]:
+def _constructor_args(s: Scenario, api: Api, checked: tuple[Param, ...]) -> dict[str, Any]:
+    names = [p.name for p in checked]
     if api.id in RECIPES:
-        return recipe_for(api.id)(s).args
+        return {k: v for k, v in recipe_for(api.id)(s).args.items() if k in names}
     assert api.signature is not None
     args = {}
     for number, param in enumerate(api.signature.params, start=1):
@@ -125,7 +146,7 @@ def _check_properties(s: Scenario, api: Api, instance: Any, given: dict[str, Any
             )
 
 
-def _class_surface(s: Scenario, api: Api) -> None:
+def _class_surface(s: Scenario, api: Api, clause: Clause) -> None:
     cls = getattr(s.m, api.name)
     if api.name == "Cache":  # never constructed by users: get one as they do
         call = recipe_for("Cache.create_cpu_cache")(s)
@@ -133,18 +154,22 @@ def _class_surface(s: Scenario, api: Api) -> None:
         _check_properties(s, api, instance, {})
         return
     assert api.signature is not None
-    args = _constructor_args(s, api)
+    checked = _checked_params(api, clause)
+    args = _constructor_args(s, api, checked)
+    # A partial clause (params.only) checks how the seed's examples build the class, not the
+    # vendor's properties.
+    check_properties = checked == api.signature.params
     parameters = inspect.signature(cls).parameters.values()
+    instances = []
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
         # Documented as __init__(*args, **kwargs) with a parameter table: check both spellings.
-        by_position = s.t.invoke(f"m.{api.name}", cls, tuple(args.values()))
-        _check_properties(s, api, by_position, args)
-        by_keyword = s.t.invoke(f"m.{api.name}", cls, (), args)
-        _check_properties(s, api, by_keyword, args)
-        return
-    _compare_parameters(s, api, f"m.{api.name}", cls)
-    instance = s.t.invoke(f"m.{api.name}", cls, tuple(args.values()))
-    _check_properties(s, api, instance, args)
+        instances.append(s.t.invoke(f"m.{api.name}", cls, tuple(args.values())))
+        instances.append(s.t.invoke(f"m.{api.name}", cls, (), args))
+    else:
+        _compare_parameters(s, api, f"m.{api.name}", cls, checked)
+        instances.append(s.t.invoke(f"m.{api.name}", cls, tuple(args.values())))
+    for instance in instances if check_properties else ():
+        _check_properties(s, api, instance, args)
 
 
 @template("signature", family="surface")
@@ -157,7 +182,7 @@ def signature(s: Scenario, clause: Clause, data: Any) -> None:
             expected="the class exists",
             observed="missing",
         )
-        _class_surface(s, api)
+        _class_surface(s, api, clause)
         return
     receiver = _receiver(s, api)
     member = getattr(receiver, api.name, _MISSING)
@@ -191,7 +216,7 @@ def signature(s: Scenario, clause: Clause, data: Any) -> None:
         )
         return
     s.check(callable(member), call=where, expected="a callable", observed=repr(member))
-    _compare_parameters(s, api, where, member)
+    _compare_parameters(s, api, where, member, _checked_params(api, clause))
 
 
 @template("enum_values", family="surface")

@@ -1,4 +1,5 @@
-"""Broken: mem_pool_cfg accepts page_shift 31 (the seed's range is [10, 31))."""
+"""Broken: mem_pool_cfg accepts page_shift 31 (the seed's range is [10, 31)), at assignment and
+when the engine starts (which quietly uses 30)."""
 
 import json
 from typing import Any
@@ -6,23 +7,23 @@ from typing import Any
 from _breaking import ADAPTER
 
 from llm_datadist_ref import *  # noqa: F403
-from llm_datadist_ref import LLMConfig
+from llm_datadist_ref import _config, _options, _pool_config
 
 __conformance_adapter__ = ADAPTER
 VIOLATES = {"mem_pool_cfg.page_shift.range"}
 
-_original = LLMConfig.mem_pool_cfg.fset
+_original = _pool_config.parse_pool_config
 
 
-def _set_device(self: Any, value: Any) -> None:
+def _lenient(name: str, text: object, *, host: bool) -> Any:
     try:
-        fields = json.loads(value) if isinstance(value, str) else None
+        fields = json.loads(text) if isinstance(text, str) else None
     except ValueError:
         fields = None
-    if isinstance(fields, dict) and fields.get("page_shift") == 31:
-        self._mem_pool_cfg = value  # off by one: 31 slips through
-        return
-    _original(self, value)
+    if not host and isinstance(fields, dict) and fields.get("page_shift") == 31:
+        text = json.dumps({**fields, "page_shift": 30})  # off by one: 31 slips through
+    return _original(name, text, host=host)
 
 
-LLMConfig.mem_pool_cfg = property(LLMConfig.mem_pool_cfg.fget, _set_device)  # type: ignore[method-assign]
+_config.parse_pool_config = _lenient  # type: ignore[attr-defined]
+_options.parse_pool_config = _lenient  # type: ignore[attr-defined]
