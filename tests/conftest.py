@@ -15,3 +15,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
+
+# The reference's engines in these tests link within this process and reuse fixed loopback
+# addresses, so by default they open no sockets; tests/remote names its transport explicitly.
+os.environ.setdefault("LLM_DATADIST_REF_TRANSPORT", "in-process")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ._remote.link import RemoteLink
 from ._status import LLMParamValueError, LLMStatusCode, raise_if_false, raise_status
 from ._types import BlocksCacheKey, Cache, CacheDesc, CacheKey, CacheKeyByIdAndIndex, Placement
 from ._validate import (
@@ -406,8 +407,14 @@ class CacheManager:
             not cache._is_blocks_cache, "param check failed, cache can not be blocks cache."
         )
         kind, a, b, c = _remote_key(cache_key)
-        remote = self._llm_datadist._linked_engine(cache_key.cluster_id)
+        remote = self._llm_datadist._linked_peer(cache_key.cluster_id)
         dst_id = self._own_or_missing(cache, "dst")
+        if isinstance(remote, RemoteLink):
+            destination: dict[str, Any] = {"dst_id": dst_id, "batch_index": batch_index}
+            destination.update(size=size, src_blocks=[], dst_blocks=[], src_tensors=src_tensors)
+            destination["dst_tensors"] = dst_tensors
+            remote.pull(engine, "pull_cache", (kind, a, b, c), destination)
+            return
         engine.pull_cache(
             remote, kind, a, b, c, dst_id, batch_index, size, src_tensors, dst_tensors
         )
@@ -457,10 +464,16 @@ class CacheManager:
                 "src_blocks should be empty when src_cache_key is not instance of BlocksCacheKey."
             )
         kind, a, b, c = _remote_key(src_cache_key)
-        remote = self._llm_datadist._linked_engine(
+        remote = self._llm_datadist._linked_peer(
             check_uint64("cluster_id", src_cache_key.cluster_id)
         )
         dst_id = self._own_or_missing(dst_cache, "dst")
+        if isinstance(remote, RemoteLink):
+            destination: dict[str, Any] = {"dst_id": dst_id, "batch_index": 0, "size": -1}
+            destination.update(src_blocks=list(src), dst_blocks=list(dst))
+            destination.update(src_tensors=src_tensors, dst_tensors=dst_tensors)
+            remote.pull(engine, "pull_blocks", (kind, a, b, c), destination)
+            return
         engine.pull_blocks(
             remote, kind, a, b, c, dst_id, list(src), list(dst), src_tensors, dst_tensors
         )
@@ -505,8 +518,14 @@ class CacheManager:
         check_int64("size", size)
         if size != -1:
             raise LLMParamValueError(f"[push_cache] size ({size}) is invalid, should be = -1.")
-        remote = self._llm_datadist._linked_engine(dst_cache_key.cluster_id)
+        remote = self._llm_datadist._linked_peer(dst_cache_key.cluster_id)
         src_id = self._own_or_missing(src_cache, "src")
+        if isinstance(remote, RemoteLink):
+            source: dict[str, Any] = {"src_id": src_id, "src_batch_index": src_batch_index}
+            source.update(src_tensors=src_tensors, dst_tensors=dst_tensors)
+            target = (dst_cache_key.cache_id, dst_cache_key.batch_index)
+            remote.push(engine, target, source)
+            return
         engine.push_cache(
             remote,
             dst_cache_key.cache_id,

@@ -8,7 +8,7 @@ from ._status import LLMStatusCode, raise_status
 from ._types import LLMRole
 from ._validate import check_isinstance, check_uint16, check_uint64
 
-__all__ = ["LLMClusterInfo", "ip_to_int", "parse_listen_ip_info"]
+__all__ = ["LLMClusterInfo", "int_to_ip", "ip_to_int", "parse_listen_ip_info"]
 
 
 def ip_to_int(ip: str | int) -> int:
@@ -19,6 +19,11 @@ def ip_to_int(ip: str | int) -> int:
         except OSError:
             raise ValueError(f"Can not parse ip str: {ip}") from None
     return ip
+
+
+def int_to_ip(ip: int) -> str:
+    """The dotted form of an IPv4 address stored as the vendor does (little-endian int)."""
+    return socket.inet_ntoa(ip.to_bytes(4, byteorder="little"))
 
 
 def parse_listen_ip_info(text: str) -> tuple[int, int]:

@@ -1,7 +1,8 @@
-"""LLMDataDist: engine lifecycle, and links between the instances of this process."""
+"""LLMDataDist: engine lifecycle, and links to engines of this process or of other processes."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Sequence
@@ -9,9 +10,12 @@ from typing import TYPE_CHECKING
 
 from . import _core
 from ._cache_manager import CacheManager
-from ._cluster import LLMClusterInfo
+from ._cluster import LLMClusterInfo, int_to_ip
 from ._options import EngineSettings, read_engine_options
-from ._status import LLMStatusCode, error_from_core, raise_if_false, raise_status
+from ._remote import Transport, resolve_transport
+from ._remote.link import RemoteLink
+from ._remote.listener import Listener
+from ._status import LLMException, LLMStatusCode, error_from_core, raise_if_false, raise_status
 from ._types import LLMRole
 from ._validate import check_int32, check_isinstance, check_uint64, type_name
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["LLMDataDist"]
 
 _core.set_error_factory(error_from_core)
+_log = logging.getLogger("llm_datadist_ref")
 
 # Live (initialized) instances of this process, for link_clusters to find its peers in.
 _directory: weakref.WeakSet[LLMDataDist] = weakref.WeakSet()
@@ -28,8 +33,9 @@ _directory_lock = threading.Lock()
 
 
 class LLMDataDist:
-    """One PROMPT or DECODER cluster. Unlike the vendor's, several may live in one process: a
-    DECODER links to a PROMPT of this process with link_clusters and pulls from it.
+    """One PROMPT or DECODER cluster. Unlike the vendor's, several may live in one process. With
+    llm.listenIpInfo it listens there for links from other processes and hosts; link_clusters
+    links to an engine of this process when one listens at the address, else to that listener.
     """
 
     def __init__(self, role: LLMRole, cluster_id: int) -> None:
@@ -41,6 +47,9 @@ class LLMDataDist:
         self._settings: EngineSettings | None = None
         self._cache_manager: CacheManager | None = None
         self._links: dict[int, weakref.ref[LLMDataDist]] = {}
+        self._remote_links: dict[int, RemoteLink] = {}
+        self._listener: Listener | None = None
+        self._transport = Transport.AUTO
         self._lock = threading.RLock()
 
     @property
@@ -66,11 +75,25 @@ class LLMDataDist:
                         f"options only support str keys and values, got {type_name(key)}: {type_name(value)}"
                     )
             settings = read_engine_options(options)
-            self._engine = _core.Engine(
+            self._transport = resolve_transport(options)
+            listening = (
+                settings.listen_address is not None and self._transport != Transport.IN_PROCESS
+            )
+            engine = _core.Engine(
                 settings.sync_kv_timeout_ms,
                 tuple(settings.device_pool) if settings.device_pool else None,
                 tuple(settings.host_pool) if settings.host_pool else None,
+                shareable=listening,
             )
+            if listening:
+                assert settings.listen_address is not None
+                ip, port = settings.listen_address
+                try:
+                    self._listener = Listener(engine, self._cluster_id, int_to_ip(ip), port)
+                except BaseException:
+                    engine.finalize()
+                    raise
+            self._engine = engine
             self._settings = settings
             if settings.cache_manager_mode:
                 self._cache_manager = CacheManager(self, self._engine, settings)
@@ -88,6 +111,12 @@ class LLMDataDist:
             self._initialized = False
             if self._cache_manager is not None:
                 self._cache_manager._on_finalize()
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+            for remote in self._remote_links.values():
+                remote.close()
+            self._remote_links.clear()
             if self._engine is not None:
                 self._engine.finalize()
             self._links.clear()
@@ -107,7 +136,9 @@ class LLMDataDist:
     ) -> tuple[LLMStatusCode, list[LLMStatusCode]]:
         """Links to each cluster: an initialized LLMDataDist of this process whose cluster_id is the
         cluster's remote_cluster_id and, when the cluster lists remote IPs, whose listen_ip_info is
-        one of them. Returns (overall status, per-cluster status) without raising on a failed link.
+        one of them; else the listener at the first of those IPs that answers within `timeout` ms
+        (another process or host). Returns (overall status, per-cluster status) without raising on
+        a failed link.
         """
         self._check_is_inited()
         check_int32("timeout", timeout)
@@ -118,7 +149,7 @@ class LLMDataDist:
             remote_id = check_uint64("remote_cluster_id", cluster.remote_cluster_id)
             peer = _find_peer(self, remote_id, cluster.remote_ip_info_list)
             if peer is None:
-                results.append(LLMStatusCode.LLM_LINK_FAILED)
+                results.append(self._link_remote(remote_id, cluster.remote_ip_info_list, timeout))
                 continue
             with self._lock:
                 self._links[remote_id] = weakref.ref(peer)
@@ -145,6 +176,11 @@ class LLMDataDist:
             remote_id = check_uint64("remote_cluster_id", cluster.remote_cluster_id)
             with self._lock:
                 link = self._links.pop(remote_id, None)
+                remote = self._remote_links.pop(remote_id, None)
+            if remote is not None:
+                remote.close()
+                results.append(LLMStatusCode.LLM_SUCCESS)
+                continue
             peer = link() if link is not None else None
             if peer is None:
                 results.append(LLMStatusCode.LLM_NOT_YET_LINK)
@@ -161,8 +197,38 @@ class LLMDataDist:
         if not self._initialized:
             raise RuntimeError("llm datadist is not initialized")
 
-    def _linked_engine(self, cluster_id: int) -> _core.Engine:
-        """The engine of the linked cluster `cluster_id`; LLMException(NOT_YET_LINK) without a live link."""
+    def _link_remote(
+        self, remote_id: int, addresses: Sequence[tuple[int, int]], timeout: int
+    ) -> LLMStatusCode:
+        """Links to a listener of another process; the per-cluster status."""
+        if self._transport == Transport.IN_PROCESS or not addresses:
+            return LLMStatusCode.LLM_LINK_FAILED
+        last_error: LLMException | None = None
+        for ip, port in addresses:
+            try:
+                remote = RemoteLink(
+                    self._cluster_id, remote_id, int_to_ip(ip), port, self._transport, timeout
+                )
+            except LLMException as error:
+                last_error = error
+                continue
+            with self._lock:
+                old = self._remote_links.pop(remote_id, None)
+                self._links.pop(remote_id, None)
+                self._remote_links[remote_id] = remote
+            if old is not None:
+                old.close()
+            return LLMStatusCode.LLM_SUCCESS
+        if last_error is not None:
+            _log.warning("link to cluster %d failed: %s", remote_id, last_error)
+        return LLMStatusCode.LLM_LINK_FAILED
+
+    def _linked_peer(self, cluster_id: int) -> _core.Engine | RemoteLink:
+        """The engine of the linked cluster `cluster_id` (this process), or the link to it (another
+        process); LLMException(NOT_YET_LINK) without a live link."""
+        remote = self._remote_links.get(cluster_id)
+        if remote is not None and not remote.closed:
+            return remote
         link = self._links.get(cluster_id)
         peer = link() if link is not None else None
         if peer is None or not peer._initialized or peer._engine is None:

@@ -13,6 +13,7 @@ from datadist_conformance.adapter import Adapter
 
 from . import testing
 from ._products import PRODUCT_OPTION
+from ._remote import TRANSPORT_OPTION
 
 __all__ = ["ReferenceAdapter"]
 
@@ -23,8 +24,9 @@ class ReferenceAdapter(Adapter):
     )
 
     def init_options(self, product_id: str) -> Mapping[str, str]:
-        """Emulate ``product_id`` through the reference's init option."""
-        return {PRODUCT_OPTION: product_id}
+        """Emulate ``product_id`` through the reference's init option. The suite's peers live in
+        its own process, so its engines open no sockets (parallel runs reuse addresses)."""
+        return {PRODUCT_OPTION: product_id, TRANSPORT_OPTION: "in-process"}
 
     @contextmanager
     def delay(self, operation: str, milliseconds: int) -> Iterator[None]:

@@ -26,7 +26,7 @@ struct Lease {
 /// A peer's pool mapped into this process (MAP_SHARED of the fd the peer sent).
 class PeerRegion {
   public:
-    /// Maps `bytes` of `fd` (the fd is duplicated: the caller keeps its own). Throws CoreError.
+    /// Maps `bytes` of `fd`; the mapping outlives the fd, which the caller closes. Throws CoreError.
     PeerRegion(int fd, std::size_t bytes);
     ~PeerRegion();
     PeerRegion(const PeerRegion&) = delete;
