@@ -27,6 +27,7 @@ from ._types import (
     DataType,
     LLMRole,
     Placement,
+    RegisterMemStatus,
 )
 
 __version__ = "0.1.0"
@@ -47,6 +48,7 @@ VENDOR_ALL = (
     "BlocksCacheKey",
     "LLMDataDist",
     "Placement",
+    "RegisterMemStatus",
 )
 """The names `from llm_datadist import *` gives (the vendor's v2 surface that this reference has)."""
 
@@ -66,6 +68,7 @@ __all__ = [
     "LLMStatusCode",
     "LlmConfig",
     "Placement",
+    "RegisterMemStatus",
     "Status",
     "install_as_llm_datadist",
 ]

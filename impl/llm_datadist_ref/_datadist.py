@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import weakref
@@ -11,12 +12,13 @@ from typing import TYPE_CHECKING
 from . import _core
 from ._cache_manager import CacheManager
 from ._cluster import LLMClusterInfo, int_to_ip
+from ._comm import check_link_arguments, rank_addresses
 from ._options import EngineSettings, read_engine_options
 from ._remote import Transport, resolve_transport
 from ._remote.link import RemoteLink
 from ._remote.listener import Listener
 from ._status import LLMException, LLMStatusCode, error_from_core, raise_if_false, raise_status
-from ._types import LLMRole
+from ._types import LLMRole, RegisterMemStatus
 from ._validate import check_int32, check_isinstance, check_uint64, type_name
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ __all__ = ["LLMDataDist"]
 
 _core.set_error_factory(error_from_core)
 _log = logging.getLogger("llm_datadist_ref")
+_comm_ids = itertools.count(1)  # comm_ids of `link`, unique in this process
+_LINK_TIMEOUT_MS = 3000
 
 # Live (initialized) instances of this process, for link_clusters to find its peers in.
 _directory: weakref.WeakSet[LLMDataDist] = weakref.WeakSet()
@@ -50,6 +54,7 @@ class LLMDataDist:
         self._remote_links: dict[int, RemoteLink] = {}
         self._listener: Listener | None = None
         self._transport = Transport.AUTO
+        self._comms: dict[int, list[int]] = {}
         self._lock = threading.RLock()
 
     @property
@@ -117,6 +122,7 @@ class LLMDataDist:
             for remote in self._remote_links.values():
                 remote.close()
             self._remote_links.clear()
+            self._comms.clear()
             if self._engine is not None:
                 self._engine.finalize()
             self._links.clear()
@@ -147,15 +153,7 @@ class LLMDataDist:
         results: list[LLMStatusCode] = []
         for cluster in clusters:
             remote_id = check_uint64("remote_cluster_id", cluster.remote_cluster_id)
-            peer = _find_peer(self, remote_id, cluster.remote_ip_info_list)
-            if peer is None:
-                results.append(self._link_remote(remote_id, cluster.remote_ip_info_list, timeout))
-                continue
-            with self._lock:
-                self._links[remote_id] = weakref.ref(peer)
-            with peer._lock:
-                peer._links[self._cluster_id] = weakref.ref(self)
-            results.append(LLMStatusCode.LLM_SUCCESS)
+            results.append(self._link_one(remote_id, cluster.remote_ip_info_list, timeout))
         failed = any(status != LLMStatusCode.LLM_SUCCESS for status in results)
         return (LLMStatusCode.LLM_LINK_FAILED if failed else LLMStatusCode.LLM_SUCCESS), results
 
@@ -174,28 +172,115 @@ class LLMDataDist:
         results: list[LLMStatusCode] = []
         for cluster in clusters:
             remote_id = check_uint64("remote_cluster_id", cluster.remote_cluster_id)
-            with self._lock:
-                link = self._links.pop(remote_id, None)
-                remote = self._remote_links.pop(remote_id, None)
-            if remote is not None:
-                remote.close()
-                results.append(LLMStatusCode.LLM_SUCCESS)
-                continue
-            peer = link() if link is not None else None
-            if peer is None:
-                results.append(LLMStatusCode.LLM_NOT_YET_LINK)
-                continue
-            with peer._lock:
-                back = peer._links.get(self._cluster_id)
-                if back is not None and back() is self:
-                    del peer._links[self._cluster_id]
-            results.append(LLMStatusCode.LLM_SUCCESS)
+            results.append(self._unlink_one(remote_id))
         failed = any(status != LLMStatusCode.LLM_SUCCESS for status in results)
         return (LLMStatusCode.LLM_UNLINK_FAILED if failed else LLMStatusCode.LLM_SUCCESS), results
 
     def _check_is_inited(self) -> None:
         if not self._initialized:
             raise RuntimeError("llm datadist is not initialized")
+
+    def link(self, comm_name: str, cluster_rank_info: dict[int, int], rank_table: str) -> int:
+        """Links this cluster with the others of `cluster_rank_info` ({cluster_id: rank}), reading
+        each rank's listener from `rank_table` (see `_comm`); returns the comm_id for unlink and
+        query_register_mem_status. LLMException(LLM_LINK_FAILED) when a listed listener cannot be
+        linked (the links this call made are undone)."""
+        self._check_is_inited()
+        self._require_cache_manager_mode("link")
+        check_link_arguments(comm_name, cluster_rank_info, rank_table)
+        raise_if_false(
+            self._cluster_id in cluster_rank_info,
+            f"cluster_rank_info does not list this cluster ({self._cluster_id})",
+        )
+        addresses = rank_addresses(rank_table)
+        linked: list[int] = []
+        for remote_id, rank in cluster_rank_info.items():
+            if remote_id == self._cluster_id or rank not in addresses:
+                continue
+            if (
+                self._link_one(remote_id, [addresses[rank]], _LINK_TIMEOUT_MS)
+                != LLMStatusCode.LLM_SUCCESS
+            ):
+                for done in linked:
+                    self._unlink_one(done)
+                raise_status(
+                    LLMStatusCode.LLM_LINK_FAILED,
+                    f"[link] {comm_name}: cannot link cluster {remote_id} (rank {rank})",
+                )
+            linked.append(remote_id)
+        comm_id = next(_comm_ids)
+        self._comms[comm_id] = linked
+        return comm_id
+
+    def unlink(self, comm_id: int) -> None:
+        """Undoes `link`. An unknown comm_id: LLMException(PARAM_INVALID)."""
+        self._check_is_inited()
+        self._require_cache_manager_mode("unlink")
+        check_uint64("comm_id", comm_id)
+        linked = self._comms.pop(comm_id, None)
+        if linked is None:
+            raise_status(
+                LLMStatusCode.LLM_PARAM_INVALID, f"[unlink] comm_id {comm_id} is not linked"
+            )
+        for remote_id in linked:
+            self._unlink_one(remote_id)
+
+    def query_register_mem_status(self, comm_id: int) -> RegisterMemStatus:
+        """OK once `link` returned (it registers the pools before it returns) while every link of
+        the comm is alive; FAILED when one of them has been closed."""
+        self._check_is_inited()
+        self._require_cache_manager_mode("query_register_mem_status")
+        check_uint64("comm_id", comm_id)
+        linked = self._comms.get(comm_id)
+        if linked is None:
+            raise_status(
+                LLMStatusCode.LLM_PARAM_INVALID,
+                f"[query_register_mem_status] comm_id {comm_id} is not linked",
+            )
+        alive = all(self._is_linked(remote_id) for remote_id in linked)
+        return RegisterMemStatus.OK if alive else RegisterMemStatus.FAILED
+
+    def _require_cache_manager_mode(self, api: str) -> None:
+        if self._cache_manager is None:
+            raise_status(
+                LLMStatusCode.LLM_PARAM_INVALID,
+                f"{api} is not supported when llm.EnableCacheManager is not configured.",
+            )
+
+    def _is_linked(self, remote_id: int) -> bool:
+        try:
+            self._linked_peer(remote_id)
+        except LLMException:
+            return False
+        return True
+
+    def _link_one(
+        self, remote_id: int, addresses: Sequence[tuple[int, int]], timeout: int
+    ) -> LLMStatusCode:
+        peer = _find_peer(self, remote_id, addresses)
+        if peer is None:
+            return self._link_remote(remote_id, addresses, timeout)
+        with self._lock:
+            self._links[remote_id] = weakref.ref(peer)
+        with peer._lock:
+            peer._links[self._cluster_id] = weakref.ref(self)
+        return LLMStatusCode.LLM_SUCCESS
+
+    def _unlink_one(self, remote_id: int) -> LLMStatusCode:
+        with self._lock:
+            link = self._links.pop(remote_id, None)
+            remote = self._remote_links.pop(remote_id, None)
+        if remote is not None:
+            remote.close()
+            return LLMStatusCode.LLM_SUCCESS
+        peer = link() if link is not None else None
+        if peer is None:
+            return LLMStatusCode.LLM_NOT_YET_LINK
+        with peer._lock:
+            back = peer._links.get(self._cluster_id)
+            if back is not None and back() is self:
+                del peer._links[self._cluster_id]
+        return LLMStatusCode.LLM_SUCCESS
 
     def _link_remote(
         self, remote_id: int, addresses: Sequence[tuple[int, int]], timeout: int

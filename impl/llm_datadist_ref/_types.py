@@ -28,6 +28,7 @@ __all__ = [
     "DataType",
     "LLMRole",
     "Placement",
+    "RegisterMemStatus",
 ]
 
 _MAX_DIMS = 32  # the vendor accepts shapes of 1..32 dims
@@ -41,6 +42,14 @@ class LLMRole(IntEnum):
 
     def __str__(self) -> str:
         return f"{self.__class__.__name__}.{self.name}"
+
+
+class RegisterMemStatus(Enum):
+    """What LLMDataDist.query_register_mem_status reports for a link made by `link`."""
+
+    OK = 0
+    PREPARING = 1
+    FAILED = 2
 
 
 class Placement(IntEnum):

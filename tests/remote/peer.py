@@ -58,6 +58,10 @@ class Peer:
         status, per_cluster = self.dd.link_clusters([cluster], timeout)
         return [int(status), *map(int, per_cluster)]
 
+    def comm_link(self, ranks: dict[str, int], rank_table: str) -> int:
+        assert self.dd is not None
+        return self.dd.link("comm", {int(k): v for k, v in ranks.items()}, rank_table)
+
     def allocate(
         self,
         shape: list[int],
