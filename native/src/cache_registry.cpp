@@ -6,21 +6,23 @@
 namespace llm_datadist_ref {
 
 int64_t CacheRegistry::insert(const CacheGeometry& geometry, std::shared_ptr<CacheStorage> storage,
-                              const std::vector<std::pair<KeyId, uint32_t>>& bindings,
-                              std::optional<uint64_t> blocks_key_model) {
+                              std::vector<std::optional<KeyId>> key_slots, std::optional<uint64_t> blocks_key_model) {
     const int64_t id = next_id_++;
     CacheEntry entry;
     entry.id = id;
     entry.geometry = geometry;
     entry.storage = std::move(storage);
     entry.blocks_key_model = blocks_key_model;
-    entry.keys.reserve(bindings.size());
-    for (const auto& [key, batch_index] : bindings) {
-        KeyBinding binding;
-        binding.cache_id = id;
-        binding.batch_index = batch_index;
-        keys_.emplace(key, std::move(binding));
-        entry.keys.emplace_back(batch_index, key);
+    entry.key_slots = std::move(key_slots);
+    keys_.reserve(keys_.size() + entry.key_slots.size());
+    for (std::size_t index = 0; index < entry.key_slots.size(); ++index) {
+        if (const auto& key = entry.key_slots[index]) {
+            KeyBinding binding;
+            binding.cache_id = id;
+            binding.batch_index = static_cast<uint32_t>(index);
+            keys_.emplace(*key, std::move(binding));
+            ++entry.bound_keys;
+        }
     }
     if (blocks_key_model) {
         blocks_keys_[*blocks_key_model] = id;
@@ -45,18 +47,15 @@ CacheEntry* CacheRegistry::find_blocks(uint64_t model_id) noexcept {
 }
 
 std::optional<KeyId> CacheRegistry::key_at(const CacheEntry& entry, uint32_t batch_index) const noexcept {
-    for (const auto& [index, key] : entry.keys) {
-        if (index == batch_index) {
-            return key;
-        }
-    }
-    return std::nullopt;
+    return batch_index < entry.key_slots.size() ? entry.key_slots[batch_index] : std::nullopt;
 }
 
 void CacheRegistry::erase_entry(std::unordered_map<int64_t, CacheEntry>::iterator it) {
     auto& entry = it->second;
-    for (const auto& binding : entry.keys) {
-        keys_.erase(binding.second);
+    for (const auto& key : entry.key_slots) {
+        if (key) {
+            keys_.erase(*key);
+        }
     }
     if (entry.blocks_key_model) {
         const auto bk = blocks_keys_.find(*entry.blocks_key_model);
@@ -73,7 +72,7 @@ void CacheRegistry::release_id(int64_t cache_id) {
         return;
     }
     it->second.id_referenced = false;
-    if (it->second.keys.empty()) {
+    if (it->second.bound_keys == 0) {
         erase_entry(it);
     }
 }
@@ -84,15 +83,16 @@ void CacheRegistry::release_key(const KeyId& key) {
         return;
     }
     const int64_t cache_id = binding->second.cache_id;
+    const uint32_t batch_index = binding->second.batch_index;
     keys_.erase(binding);
     const auto it = entries_.find(cache_id);
     if (it == entries_.end()) {
         return;
     }
-    auto& keys = it->second.keys;
-    keys.erase(std::remove_if(keys.begin(), keys.end(), [&](const auto& bound) { return bound.second == key; }),
-               keys.end());
-    if (!it->second.id_referenced && keys.empty()) {
+    CacheEntry& entry = it->second;
+    entry.key_slots[batch_index].reset();
+    --entry.bound_keys;
+    if (!entry.id_referenced && entry.bound_keys == 0) {
         erase_entry(it);
     }
 }

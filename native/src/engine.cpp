@@ -2,6 +2,7 @@
 #include "llm_datadist_ref/engine.hpp"
 
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "llm_datadist_ref/status.hpp"
@@ -41,6 +42,32 @@ bool Engine::finalized() const {
     return finalized_flag_;
 }
 
+std::vector<std::optional<KeyId>> Engine::bind_keys(const std::vector<KeySpec>& keys) const {
+    // Slot i holds the key bound to batch index i. Placeholders hold their index unbound; a
+    // repeated key binds its LAST index, so its earlier slots are cleared. One hash lookup per key.
+    std::vector<std::optional<KeyId>> slots(keys.size());
+    std::unordered_map<KeyId, uint32_t, KeyIdHash> seen;
+    seen.reserve(keys.size());
+    for (std::size_t index = 0; index < keys.size(); ++index) {
+        if (keys[index].is_placeholder()) {
+            continue;
+        }
+        const KeyId key = KeyId::of(keys[index]);
+        if (registry_.is_bound(key)) {
+            throw_status(StatusCode::kParamInvalid, "cache_key (" + std::to_string(key.id) + ", " +
+                                                        std::to_string(key.model_id) +
+                                                        ") is already bound to a live cache");
+        }
+        const auto [earlier, first] = seen.try_emplace(key, static_cast<uint32_t>(index));
+        if (!first) {
+            slots[earlier->second].reset();
+            earlier->second = static_cast<uint32_t>(index);
+        }
+        slots[index] = key;
+    }
+    return slots;
+}
+
 void Engine::require_live() const {
     if (finalized_flag_) {
         throw_status(StatusCode::kEngineFinalized, "LLMDataDist has been finalized");
@@ -73,32 +100,7 @@ Allocated Engine::allocate(const AllocateRequest& request, const Deadline& deadl
                          " for this placement");
     }
 
-    // Keys in batch order; placeholders hold their index; a repeated key binds its LAST index.
-    std::vector<std::pair<KeyId, uint32_t>> bindings;
-    bindings.reserve(request.keys.size());
-    for (std::size_t index = 0; index < request.keys.size(); ++index) {
-        const KeySpec& spec = request.keys[index];
-        if (spec.is_placeholder()) {
-            continue;
-        }
-        const KeyId key = KeyId::of(spec);
-        if (registry_.is_bound(key)) {
-            throw_status(StatusCode::kParamInvalid, "cache_key (" + std::to_string(key.id) + ", " +
-                                                        std::to_string(key.model_id) +
-                                                        ") is already bound to a live cache");
-        }
-        bool repeated = false;
-        for (auto& binding : bindings) {
-            if (binding.first == key) {
-                binding.second = static_cast<uint32_t>(index);
-                repeated = true;
-                break;
-            }
-        }
-        if (!repeated) {
-            bindings.emplace_back(key, static_cast<uint32_t>(index));
-        }
-    }
+    std::vector<std::optional<KeyId>> key_slots = bind_keys(request.keys);
     if (request.blocks_key_model && registry_.is_blocks_key_bound(*request.blocks_key_model)) {
         throw_status(StatusCode::kParamInvalid, "blocks_cache_key (model_id " +
                                                     std::to_string(*request.blocks_key_model) +
@@ -117,7 +119,7 @@ Allocated Engine::allocate(const AllocateRequest& request, const Deadline& deadl
     geometry.is_blocks = request.is_blocks;
     Allocated result;
     result.tensors = storage->tensors();
-    result.cache_id = registry_.insert(geometry, std::move(storage), bindings, request.blocks_key_model);
+    result.cache_id = registry_.insert(geometry, std::move(storage), std::move(key_slots), request.blocks_key_model);
     return result;
 }
 

@@ -1,5 +1,7 @@
 // copy_cache and copy_blocks within one engine.
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "llm_datadist_ref/engine.hpp"
 #include "llm_datadist_ref/status.hpp"
@@ -24,6 +26,56 @@ void require_index(int64_t index, uint64_t bound, const char* what) {
 }
 
 }  // namespace
+
+// True unless a block is written twice, or written and also read (pairs with src == dst copy
+// nothing and do not count). Costs O(pairs), never O(blocks of the cache): a mark per block when
+// the pairs name a good share of the cache, else sorted lists of the blocks read and written.
+bool blocks_independent(const std::vector<IndexPair>& pairs, uint32_t num_blocks) {
+    constexpr std::size_t kMarksPerPair = 8;
+    if (static_cast<std::size_t>(num_blocks) <= kMarksPerPair * pairs.size()) {
+        std::vector<uint8_t> role(num_blocks, 0);  // bit 0: read, bit 1: written
+        for (const auto& pair : pairs) {
+            if (pair.src != pair.dst) {
+                role[static_cast<std::size_t>(pair.src)] |= 1;
+            }
+        }
+        for (const auto& pair : pairs) {
+            if (pair.src == pair.dst) {
+                continue;
+            }
+            uint8_t& mark = role[static_cast<std::size_t>(pair.dst)];
+            if (mark != 0) {
+                return false;
+            }
+            mark = 2;
+        }
+        return true;
+    }
+    std::vector<int64_t> read;
+    std::vector<int64_t> written;
+    read.reserve(pairs.size());
+    written.reserve(pairs.size());
+    for (const auto& pair : pairs) {
+        if (pair.src != pair.dst) {
+            read.push_back(pair.src);
+            written.push_back(pair.dst);
+        }
+    }
+    std::sort(read.begin(), read.end());
+    std::sort(written.begin(), written.end());
+    if (std::adjacent_find(written.begin(), written.end()) != written.end()) {
+        return false;
+    }
+    // No block both read and written: the sorted lists share no value.
+    auto r = read.begin();
+    for (const int64_t block : written) {
+        r = std::lower_bound(r, read.end(), block);
+        if (r != read.end() && *r == block) {
+            return false;
+        }
+    }
+    return true;
+}
 
 CopyPlan Engine::plan_copy_cache(int64_t dst_id, int64_t src_id, uint32_t dst_batch_index, uint32_t src_batch_index,
                                  uint64_t offset, int64_t size, const Deadline& deadline) {
@@ -98,26 +150,7 @@ CopyPlan Engine::plan_copy_blocks(int64_t cache_id, const std::vector<IndexPair>
         }
     }
     plan.total_bytes = plan.spans.size() * block;
-    // Independent unless a block is written twice or written and also read.
-    std::vector<uint8_t> role(num_blocks, 0);  // bit 0: read, bit 1: written
-    plan.independent = true;
-    for (const auto& pair : pairs) {
-        if (pair.src == pair.dst) {
-            continue;
-        }
-        role[static_cast<std::size_t>(pair.src)] |= 1;
-    }
-    for (const auto& pair : pairs) {
-        if (pair.src == pair.dst) {
-            continue;
-        }
-        uint8_t& mark = role[static_cast<std::size_t>(pair.dst)];
-        if (mark != 0) {
-            plan.independent = false;
-            break;
-        }
-        mark = 2;
-    }
+    plan.independent = blocks_independent(pairs, num_blocks);
     return plan;
 }
 

@@ -1,4 +1,4 @@
-// Fault injection for tests: per-operation delays.
+// Fault injection for tests (per-operation delays) and probes of core decisions.
 #include <string>
 
 #include "llm_datadist_ref/pybind11.hpp"
@@ -30,6 +30,14 @@ void register_testing(py::module_& m) {
     m.def(
         "operation_delay", [](const std::string& name) { return OperationDelays::get(read_operation(name)); },
         py::arg("operation"));
+    m.def(
+        "copy_blocks_independent",
+        [](py::handle copy_block_info, uint32_t num_blocks) {
+            return blocks_independent(read_block_copy_info(copy_block_info), num_blocks);
+        },
+        py::arg("copy_block_info"), py::arg("num_blocks"),
+        "Whether copy_blocks may run these copies in any order (on several workers): the blocks must "
+        "be in range, which this does not check.");
     m.def("operation_names", [] {
         py::list names;
         for (std::size_t i = 0; i < static_cast<std::size_t>(Operation::kCount); ++i) {

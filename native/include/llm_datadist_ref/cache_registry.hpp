@@ -78,7 +78,11 @@ struct CacheEntry {
     CacheGeometry geometry;
     std::shared_ptr<CacheStorage> storage;
     bool id_referenced = true;                          ///< released by deallocate_cache
-    std::vector<std::pair<uint32_t, KeyId>> keys;       ///< (batch index, key) bound to this cache
+    /// The key bound to each batch index, the reverse of the registry's key -> binding index.
+    /// Keys name indices [0, number of keys given), so this is as long as the allocate call's key
+    /// list, not the batch; a placeholder, an earlier duplicate or a released key leaves a hole.
+    std::vector<std::optional<KeyId>> key_slots;
+    uint32_t bound_keys = 0;                            ///< key references still held
     std::optional<uint64_t> blocks_key_model;           ///< BlocksCacheKey model_id, if any
 };
 
@@ -88,17 +92,17 @@ class CacheRegistry {
   public:
     std::mutex& mutex() noexcept { return mu_; }
 
-    /// Adds a cache referenced by its id and by `bindings` (key -> batch index), returning its id.
+    /// Adds a cache referenced by its id and by the keys of `key_slots` (slot i: the key bound to
+    /// batch index i, if any; no key twice, none already bound), returning its id.
     int64_t insert(const CacheGeometry& geometry, std::shared_ptr<CacheStorage> storage,
-                   const std::vector<std::pair<KeyId, uint32_t>>& bindings,
-                   std::optional<uint64_t> blocks_key_model);
+                   std::vector<std::optional<KeyId>> key_slots, std::optional<uint64_t> blocks_key_model);
 
     CacheEntry* find(int64_t cache_id) noexcept;
     KeyBinding* find_key(const KeyId& key) noexcept;
     bool is_bound(const KeyId& key) const noexcept { return keys_.count(key) != 0; }
     bool is_blocks_key_bound(uint64_t model_id) const noexcept { return blocks_keys_.count(model_id) != 0; }
     CacheEntry* find_blocks(uint64_t model_id) noexcept;
-    /// The key bound to one batch index of a cache, if any.
+    /// The key bound to one batch index of a cache, if any. Constant time.
     std::optional<KeyId> key_at(const CacheEntry& entry, uint32_t batch_index) const noexcept;
 
     /// Drops the cache_id reference; frees the cache when no key holds it. No-op if already dropped.

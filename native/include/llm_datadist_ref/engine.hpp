@@ -62,6 +62,10 @@ struct CopyPlan {
     bool independent = false;
 };
 
+/// Whether the (src, dst) block pairs of a copy_blocks may run in any order: no block is written
+/// twice, or written and also read. Costs O(pairs), whatever the size of the cache.
+bool blocks_independent(const std::vector<IndexPair>& pairs, uint32_t num_blocks);
+
 enum class SwapDirection : uint8_t { kIn, kOut };
 
 struct SwapPlan {
@@ -161,6 +165,8 @@ class Engine {
   private:
     MemoryPool* pool(Placement placement) const noexcept;
     void require_live() const;
+    /// Validates allocate_cache's keys (none bound already) and lays them out by batch index.
+    std::vector<std::optional<KeyId>> bind_keys(const std::vector<KeySpec>& keys) const;
     void run_staged_swap_in(const SwapPlan& plan);
 
     int64_t timeout_ms_;
