@@ -9,15 +9,18 @@ import pytest
 __all__ = [
     "NOT_APPLICABLE",
     "UNTESTABLE",
+    "UNTESTABLE_EVERYWHERE",
     "ConformanceFailure",
     "PreconditionError",
     "not_applicable",
     "untestable",
+    "untestable_everywhere",
 ]
 
 #: Prefixes of skip reasons; the plugin turns them into outcomes.
 NOT_APPLICABLE = "not-applicable: "
 UNTESTABLE = "untestable: "
+UNTESTABLE_EVERYWHERE = "untestable everywhere: "
 
 
 class ConformanceFailure(AssertionError):
@@ -54,7 +57,13 @@ def not_applicable(reason: str) -> NoReturn:
 
 
 def untestable(reason: str) -> NoReturn:
+    """This target (its adapter, its configuration) gives the suite no way to check the clause."""
     pytest.skip(UNTESTABLE + reason)
+
+
+def untestable_everywhere(reason: str) -> NoReturn:
+    """The document gives no way to check the clause against any target."""
+    pytest.skip(UNTESTABLE_EVERYWHERE + reason)
 
 
 def _indent(text: str) -> str:

@@ -9,8 +9,10 @@
       - test: "test_clause[copy_cache.bounds]"               # one test
         reason: "..."
 
-A matching test is reported ``expected-fail`` when it fails; when it passes,
-the entry is reported as stale rather than silently passed.
+A test's failure is reported ``expected-fail`` only when it fails on exactly the
+entry's clause (a test may carry several), or, for a ``test`` entry, when that test
+fails; any other failure stays a failure. When a matching test passes, the entry is
+reported as stale rather than silently passed; an entry matching no test, as unused.
 """
 
 from __future__ import annotations
@@ -39,11 +41,20 @@ class Expectation:
         return f"clause {self.clause}" if self.clause else f"test {self.test}"
 
     def matches(self, test_name: str, clauses: list[str], product: str) -> bool:
+        """Whether the entry names this test, or one of the clauses it carries."""
         if self.products and product not in self.products:
             return False
         if self.test is not None:
             return test_name == self.test
         return self.clause in clauses
+
+    def covers(self, test_name: str, failed_clause: str, product: str) -> bool:
+        """Whether a failure of this test on ``failed_clause`` is the one the entry expects."""
+        if self.products and product not in self.products:
+            return False
+        if self.test is not None:
+            return test_name == self.test
+        return self.clause == failed_clause
 
 
 def load_expectations(path: Path) -> list[Expectation]:

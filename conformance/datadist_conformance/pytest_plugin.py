@@ -24,12 +24,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from .checks import NOT_APPLICABLE, UNTESTABLE, ConformanceFailure, PreconditionError
+from .checks import (
+    NOT_APPLICABLE,
+    UNTESTABLE,
+    UNTESTABLE_EVERYWHERE,
+    ConformanceFailure,
+    PreconditionError,
+)
 from .context import EXAMPLES, SuiteContext
 from .expectations import Expectation, load_expectations
 from .results import TestResult
 from .speclib import LEVELS, load_spec
-from .target import load_target
+from .target import AdapterLoadError, load_target
 
 PROFILES = {
     # quick: the project's own CI; ci: certifying one line in about a minute; thorough: nightly.
@@ -181,6 +187,10 @@ def _family(item: pytest.Item) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = _state(config)
+    if state.only is not None:
+        unknown = sorted(state.only - {_test_name(item) for item in items})
+        if unknown:
+            _abort(state, "usage_error", f"no such test: {', '.join(unknown)}")
     if state.only is not None or state.exclude:
         keep = [i for i in items if _selected(state, _test_name(i))]
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
@@ -189,12 +199,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for index, expectation in enumerate(state.expectations):
             if expectation.matches(_test_name(item), _clauses(item), state.product):
                 state.used_expectations.add(index)
-                item.add_marker(
-                    pytest.mark.xfail(
-                        reason=f"expected to fail: {expectation.reason}", strict=False
-                    )
-                )
-                break
     state.log(f"total {len(items)}")
     collect_path = config.getoption("--datadist-collect")
     if collect_path:
@@ -202,6 +206,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             _test_name(item): {"clauses": _clauses(item), "family": _family(item)} for item in items
         }
         Path(collect_path).write_text(json.dumps(tests, indent=1), "utf-8")
+
+
+def _abort(state: _PluginState, key: str, message: str) -> None:
+    """End the session before any test runs, telling the runner why (``key``: the kind of error)."""
+    if state.results_path is not None:
+        state.results_path.parent.mkdir(parents=True, exist_ok=True)
+        state.results_path.write_text(json.dumps({key: message}), "utf-8")
+    state.log("finished")
+    pytest.exit(message, returncode=4)
 
 
 def _selected(state: _PluginState, name: str) -> bool:
@@ -244,15 +257,39 @@ def pytest_runtest_makereport(
         )
     result = state.results[item.nodeid]
     result.duration += report.duration
-    if report.when == "call" and report.passed and hasattr(report, "wasxfail"):
-        result.stale_expectation = report.wasxfail
     if report.skipped:
         _skipped(result, report)
     elif report.failed:
         _failed(result, report, call, report.when)
+        if result.outcome == "fail":
+            _expected_failure(state, result, report)
+    if report.when == "teardown" and result.outcome == "pass":
+        result.stale_expectation = _stale_expectation(state, result)
     if report.when == "teardown":
         result.examples = EXAMPLES.get(item.nodeid) or None
     return report
+
+
+def _expected_failure(state: _PluginState, result: TestResult, report: pytest.TestReport) -> None:
+    """A failure on exactly the clause (or test) an expectation names becomes expected-fail.
+
+    A test that carries several clauses and fails on another one stays a failure.
+    """
+    for expectation in state.expectations:
+        if expectation.covers(result.id, result.failed_clause, state.product):
+            result.outcome = "expected-fail"
+            result.message = f"expected to fail: {expectation.reason}\n{result.message}"
+            report.outcome = "skipped"  # what pytest's own xfail does, so its summary agrees
+            report.wasxfail = f"expected to fail: {expectation.reason}"
+            return
+
+
+def _stale_expectation(state: _PluginState, result: TestResult) -> str:
+    """The reason of an expectation that names this passing test or one of its clauses."""
+    for expectation in state.expectations:
+        if expectation.matches(result.id, result.clauses, state.product):
+            return expectation.reason
+    return ""
 
 
 def _apis(item: pytest.Item, state: _PluginState) -> list[str]:
@@ -275,6 +312,9 @@ def _skipped(result: TestResult, report: pytest.TestReport) -> None:
     reason = reason.removeprefix("Skipped: ")
     if reason.startswith(NOT_APPLICABLE):
         result.outcome, result.message = "not-applicable", reason.removeprefix(NOT_APPLICABLE)
+    elif reason.startswith(UNTESTABLE_EVERYWHERE):
+        result.outcome, result.message = "untestable", reason.removeprefix(UNTESTABLE_EVERYWHERE)
+        result.untestable_everywhere = True
     else:
         result.outcome, result.message = "untestable", reason.removeprefix(UNTESTABLE)
 
@@ -332,13 +372,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     try:
         state.context()
+    except AdapterLoadError as exc:
+        _abort(state, "adapter_error", f"{exc.adapter!r}: {exc}")
     except Exception as exc:
-        state.results_path.parent.mkdir(parents=True, exist_ok=True)
-        state.results_path.write_text(
-            json.dumps({"load_error": f"{type(exc).__name__}: {exc}"}), "utf-8"
-        )
-        state.log("finished")
-        pytest.exit(f"cannot load the target: {type(exc).__name__}: {exc}", returncode=4)
+        _abort(state, "load_error", f"{type(exc).__name__}: {exc}")
 
 
 def _target_facts(state: _PluginState) -> dict[str, object]:

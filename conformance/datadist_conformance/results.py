@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import verdicts
+
 __all__ = [
     "APPLICABLE_FAILURES",
     "OUTCOMES",
@@ -52,6 +54,10 @@ class TestResult:
     examples: int | None = None  #: hypothesis examples run, when it is a property test
     stale_expectation: str = ""  #: the expectation entry's reason, when it no longer fails
     failed_clause: str = ""  #: on fail, the clause whose check failed (a test may check several)
+    #: untestable because the document gives no way to check the clause on any target
+    untestable_everywhere: bool = False
+    #: clauses the test carries but did not exercise in this run: untestable for this test
+    unexercised: list[str] = field(default_factory=list)
 
     @property
     def failing_clauses(self) -> list[str]:
@@ -89,9 +95,19 @@ class RunResult:
         return {outcome: counter.get(outcome, 0) for outcome in OUTCOMES}
 
     @property
+    def verdict(self) -> str:
+        """certified, partial, no evidence or not certified (see :mod:`.verdicts`)."""
+        return verdicts.verdict_of(self)
+
+    @property
     def certified(self) -> bool:
-        """No applicable clause fails or errors, and the run finished."""
-        return not self.crashed and not any(t.outcome in APPLICABLE_FAILURES for t in self.tests)
+        """Every applicable clause was checked and held, and the run finished."""
+        return self.verdict == verdicts.CERTIFIED
+
+    @property
+    def unchecked_clauses(self) -> list[str]:
+        """Applicable clauses this run could not check against the target."""
+        return verdicts.unchecked_clauses(self)
 
     @property
     def failing_clauses(self) -> list[str]:
@@ -110,7 +126,9 @@ class RunResult:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["summary"] = self.counts
+        data["verdict"] = self.verdict
         data["certified"] = self.certified
+        data["unchecked_clauses"] = self.unchecked_clauses
         data["failing_clauses"] = self.failing_clauses
         data["families"] = self.families()
         return data
@@ -121,7 +139,14 @@ class RunResult:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunResult:
-        derived = {"summary", "certified", "failing_clauses", "families"}
+        derived = {
+            "summary",
+            "verdict",
+            "certified",
+            "unchecked_clauses",
+            "failing_clauses",
+            "families",
+        }
         fields = {k: v for k, v in data.items() if k not in derived}
         fields["tests"] = [TestResult(**t) for t in data.get("tests", ())]
         return cls(**fields)

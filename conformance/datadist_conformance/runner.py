@@ -30,7 +30,14 @@ from .results import RunResult, TestResult
 from .speclib import Spec, load_spec
 from .target import DEFAULT_IMPL, IMPL_ENV
 
-__all__ = ["RunOptions", "TargetLoadError", "rerun", "run_product", "run_products"]
+__all__ = [
+    "RunOptions",
+    "RunUsageError",
+    "TargetLoadError",
+    "rerun",
+    "run_product",
+    "run_products",
+]
 
 Progress = Callable[[str, str, int, int], None]
 
@@ -68,6 +75,14 @@ def _environment() -> dict[str, str]:
 
 class TargetLoadError(RuntimeError):
     """The implementation (or its adapter) could not be imported in the suite's process."""
+
+    def __init__(self, message: str, *, what: str = "implementation") -> None:
+        self.what = what  #: "implementation" or "adapter"
+        super().__init__(message)
+
+
+class RunUsageError(RuntimeError):
+    """The run was asked for nothing that exists: unknown test ids, or no test collected."""
 
 
 def _impl_name(options: RunOptions) -> str:
@@ -205,6 +220,12 @@ def _attempt(
     data = json.loads(raw.read_text("utf-8")) if raw.is_file() else {}
     if "load_error" in data:
         raise TargetLoadError(data["load_error"])
+    if "adapter_error" in data:
+        raise TargetLoadError(data["adapter_error"], what="adapter")
+    if "usage_error" in data:
+        raise RunUsageError(data["usage_error"])
+    if process.returncode == 5 and not excluded:  # pytest's "no tests collected"
+        raise RunUsageError(f"the suite collected no tests: {_tail(log, 1)}")
     tests = [TestResult(**t) for t in data.get("tests", [])]
     facts = {
         k: ", ".join(v) if isinstance(v, list) else str(v)

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_IMPL",
     "IMPL_ENV",
     "REQUIRED_NAMES",
+    "AdapterLoadError",
     "Target",
     "load_target",
 ]
@@ -96,12 +97,23 @@ def load_target(impl: str | None = None, adapter: str | None = None) -> Target:
         or getattr(module, "__conformance_adapter__", None)
         or _registered_adapter(module.__name__)
     )
-    adapter_class: type[Adapter] = Adapter if spec is None else _import_attr(spec)
-    instance = adapter_class(module)
-    unknown = set(instance.capabilities) - CAPABILITIES
-    if unknown:
-        raise ValueError(f"adapter {spec} claims unknown capabilities {sorted(unknown)}")
+    try:
+        adapter_class: type[Adapter] = Adapter if spec is None else _import_attr(spec)
+        instance = adapter_class(module)
+        unknown = set(instance.capabilities) - CAPABILITIES
+        if unknown:
+            raise ValueError(f"it claims unknown capabilities {sorted(unknown)}")
+    except Exception as exc:
+        raise AdapterLoadError(spec or "datadist_conformance.adapter:Adapter", exc) from exc
     return Target(module=module, adapter=instance)
+
+
+class AdapterLoadError(ImportError):
+    """The adapter could not be imported or built (the implementation itself was imported)."""
+
+    def __init__(self, adapter: str, cause: BaseException) -> None:
+        self.adapter = adapter
+        super().__init__(f"{type(cause).__name__}: {cause}")
 
 
 def _registered_adapter(module_name: str) -> str | None:

@@ -12,6 +12,7 @@ import pytest
 
 from datadist_conformance.cli import main, report_cmd
 from datadist_conformance.reports import diff_result_sets
+from datadist_conformance.reports.diff import fresh_seeds
 from datadist_conformance.results import RunResult
 
 PLACEHOLDER = "clauses::allocate_cache.keys.placeholder"
@@ -24,8 +25,9 @@ WithOutcome = Callable[[RunResult, str, str], RunResult]
 class FakeRerun:
     """Stands in for datadist_conformance.runner.rerun: replays scripted outcomes."""
 
-    def __init__(self, *rounds: dict[str, str]) -> None:
-        self.rounds = list(rounds)
+    def __init__(self, *rounds: dict[str, str], fresh: dict[str, str] | None = None) -> None:
+        self.rounds = list(rounds)  #: the reruns with NEW's seed, in order
+        self.fresh = fresh or {}  #: what every rerun after those (fresh seeds) returns
         self.calls: list[dict[str, Any]] = []
 
     def __call__(
@@ -50,7 +52,7 @@ class FakeRerun:
                 "level": level,
             }
         )
-        return self.rounds.pop(0)
+        return self.rounds.pop(0) if self.rounds else self.fresh
 
 
 @pytest.fixture
@@ -73,27 +75,38 @@ def test_planted_regression_exits_non_zero(
     sets: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old, new = sets
-    rerun = FakeRerun({RETURNS: "fail"}, {RETURNS: "error"})
+    rerun = FakeRerun({RETURNS: "fail"}, {RETURNS: "error"}, fresh={RETURNS: "fail"})
     assert run_diff(monkeypatch, rerun, str(old), str(new)) == 1
     out = capsys.readouterr().out
-    assert f"REGRESSION  {RETURNS}  pass -> fail (reruns: fail, error)" in out
+    first, second = fresh_seeds(20240601, 2)
+    assert (
+        f"REGRESSION  {RETURNS}  pass -> fail (reruns: fail, error; "
+        f"fresh seeds: fail (seed {first}), fail (seed {second}))"
+    ) in out
     assert "atlas-800i-a2: no changes" in out
     assert "Result: 1 regression on 1 product line: atlas-a3" in out
-    assert (
-        rerun.calls
-        == [
-            {
-                "impl": "llm_datadist_ref",
-                "product": "atlas-a3",
-                "tests": [RETURNS],
-                "adapter": None,
-                "profile": "ci",
-                "seed": 20240601,
-                "level": "document",
-            },
-        ]
-        * 2
-    )
+    call = {
+        "impl": "llm_datadist_ref",
+        "product": "atlas-a3",
+        "tests": [RETURNS],
+        "adapter": None,
+        "profile": "ci",
+        "level": "document",
+    }
+    seeds = [20240601, 20240601, first, second]
+    assert rerun.calls == [{**call, "seed": seed} for seed in seeds]
+    assert len(set(seeds)) == 3, "the fresh seeds differ from NEW's and from each other"
+
+
+def test_a_failure_only_new_seed_triggers_is_a_seed_dependent_regression(
+    sets: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = sets
+    rerun = FakeRerun({RETURNS: "fail"}, {RETURNS: "fail"}, fresh={RETURNS: "pass"})
+    assert run_diff(monkeypatch, rerun, str(old), str(new)) == 1
+    out = capsys.readouterr().out
+    assert f"REGRESSION  {RETURNS}  pass -> fail (reruns: fail, fail; fresh seeds: pass" in out
+    assert "; seed-dependent)" in out
 
 
 def test_reruns_that_pass_make_it_flaky_not_a_regression(
@@ -115,7 +128,7 @@ def test_reruns_that_pass_make_it_flaky_not_a_regression(
     )
     assert status == 0
     out = capsys.readouterr().out
-    assert f"FLAKY       {RETURNS}  pass -> fail (reruns: fail, pass, fail)" in out
+    assert f"FLAKY       {RETURNS}  pass -> fail (reruns: fail, pass, fail; fresh seeds:" in out
     assert "Result: no regressions" in out
     assert {(c["impl"], c["adapter"]) for c in rerun.calls} == {("vendor_dd", "pkg:Adapter")}
 
@@ -184,7 +197,9 @@ def test_new_and_removed_tests_and_clauses(
         "allocate_cache.keys.placeholder",
     ]
     assert ("spec hash", "acc20b8e064c", "ffffffffffff") in product.metadata
-    assert not product.regressed
+    # A suite or target that silently drops a test (and its clauses) must not look green.
+    assert product.regressed
+    assert product.regression_count == 3
 
 
 def test_crash_and_missing_line_are_regressions(
@@ -225,7 +240,7 @@ def test_markdown_and_json_outputs(
     md, js = tmp_path / "diff.md", tmp_path / "diff.json"
     run_diff(
         monkeypatch,
-        FakeRerun({RETURNS: "fail"}),
+        FakeRerun({RETURNS: "fail"}, fresh={RETURNS: "fail"}),
         str(old),
         str(new),
         "--rerun",
@@ -237,10 +252,11 @@ def test_markdown_and_json_outputs(
     )
     text = md.read_text("utf-8")
     assert "**❌ 1 regression on 1 product line: atlas-a3**" in text
+    (seed,) = fresh_seeds(20240601, 1)
     assert (
-        f"| regression | `{RETURNS}` | pass -\\> fail (reruns: fail) | `allocate_cache.returns.cache` |"
-        in text
-    )
+        f"| regression | `{RETURNS}` | pass -\\> fail (reruns: fail; fresh seeds: fail (seed {seed})) "
+        "| `allocate_cache.returns.cache` |"
+    ) in text
     data = json.loads(js.read_text("utf-8"))
     assert data["regressed"] is True
     a3 = next(p for p in data["products"] if p["product"] == "atlas-a3")
@@ -251,6 +267,7 @@ def test_markdown_and_json_outputs(
             "new": "fail",
             "clauses": ["allocate_cache.returns.cache"],
             "reruns": ["fail"],
+            "fresh_seed_reruns": [{"seed": seed, "outcome": "fail"}],
         }
     ]
 

@@ -15,7 +15,7 @@ from datadist_conformance import results
 from datadist_conformance.reports import ResultsError, load_results_file, results_schema
 from datadist_conformance.results import RunResult
 
-DERIVED = {"summary", "certified", "failing_clauses", "families"}
+DERIVED = {"summary", "verdict", "certified", "unchecked_clauses", "failing_clauses", "families"}
 
 
 def validator() -> jsonschema.Draft202012Validator:

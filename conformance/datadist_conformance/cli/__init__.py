@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
+from ..verdicts import Exit
 from . import report_cmd, run_cmd, spec_cmd
 
 __all__ = ["main"]
@@ -32,4 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `spec dump | head`: the reader left, nothing to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception:  # a bug of the suite: never mistaken for a verdict on the target
+        traceback.print_exc()
+        print("error: the suite itself crashed (see the traceback above)", file=sys.stderr)
+        return Exit.CRASH
     return status

@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
+from ..expectations import ExpectationError, load_expectations
 from ..pytest_plugin import PROFILES
 from ..reports import print_progress, print_summary, write_reports
 from ..results import RunResult
-from ..runner import RunOptions, TargetLoadError, run_products
+from ..runner import RunOptions, RunUsageError, TargetLoadError, run_products
 from ..speclib import LEVELS, load_spec
 from ..target import DEFAULT_IMPL, IMPL_ENV
+from ..verdicts import Exit, exit_status
 
 __all__ = ["register"]
 
 DEFAULT_OUT = "datadist-conformance-results"
+
+EXIT_CODES = f"""exit status:
+  {Exit.CERTIFIED:d}  certified: every requested product line, every applicable clause checked and held
+  {Exit.NOT_CERTIFIED:d}  not certified: a test failed or errored, or the run crashed (also partial
+     under --require-complete)
+  {Exit.USAGE:d}  usage error: bad arguments, an unreadable --expectations file, an --out that is a
+     file, unknown --only ids, nothing collected, a target or adapter that cannot be loaded
+  {Exit.PARTIAL:d}  partial: nothing failed, but some applicable clauses were untestable
+  {Exit.NO_EVIDENCE:d}  no evidence: nothing failed, but on some line no test passed
+  {Exit.CRASH:d}  the suite itself crashed (a bug of the suite; the traceback is printed)"""
 
 
 def register(commands: Any) -> None:
@@ -25,6 +38,8 @@ def register(commands: Any) -> None:
         "run",
         help="certify an implementation on one or all product lines",
         description="Run the conformance suite against an implementation and write reports per product line.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
         "--impl",
@@ -69,19 +84,51 @@ def register(commands: Any) -> None:
     run.add_argument(
         "--test-timeout", type=float, default=300.0, help="seconds before a hung test is killed"
     )
+    run.add_argument(
+        "--require-complete",
+        action="store_true",
+        help=f"a partial verdict (untestable clauses) exits {Exit.NOT_CERTIFIED:d}, not {Exit.PARTIAL:d}",
+    )
     run.set_defaults(handler=_run)
+
+
+def _usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return Exit.USAGE
+
+
+def _check_inputs(args: argparse.Namespace, known: list[str]) -> str:
+    """What is wrong with the arguments, before anything runs or is written; "" when nothing."""
+    if args.product != "all" and args.product not in known:
+        return f"unknown product line {args.product!r}; known: all, {', '.join(known)}"
+    if args.out.exists() and not args.out.is_dir():
+        return f"--out {args.out} exists and is not a directory"
+    if args.expectations is not None:
+        try:
+            load_expectations(args.expectations)
+        except ExpectationError as exc:
+            return f"--expectations: {exc}"
+    return ""
+
+
+def _remove_new_output(out: Path, existed: set[Path] | None) -> None:
+    """Remove what a run that ended in a usage error wrote (nothing half-written is left)."""
+    if existed is None:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for path in out.iterdir():
+        if path not in existed:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def _run(args: argparse.Namespace) -> int:
     spec = load_spec()
     known = [p.id for p in spec.products]
+    problem = _check_inputs(args, known)
+    if problem:
+        return _usage_error(problem)
     products = known if args.product == "all" else [args.product]
-    if any(p not in known for p in products):
-        print(
-            f"error: unknown product line {args.product!r}; known: all, {', '.join(known)}",
-            file=sys.stderr,
-        )
-        return 2
+    existed = set(args.out.iterdir()) if args.out.is_dir() else None
     impl = args.impl or os.environ.get(IMPL_ENV) or DEFAULT_IMPL
     print(
         f"certifying {impl} at level {args.level} on {', '.join(products)} (profile {args.profile})"
@@ -103,8 +150,13 @@ def _run(args: argparse.Namespace) -> int:
     try:
         runs = run_products(products, options, args.out, jobs=args.jobs, progress=progress)
     except TargetLoadError as exc:
-        print(f"error: cannot load the implementation {impl!r}: {exc}", file=sys.stderr)
-        return 2
+        _remove_new_output(args.out, existed)
+        if exc.what == "adapter":
+            return _usage_error(f"cannot load the adapter {exc}")
+        return _usage_error(f"cannot load the implementation {impl!r}: {exc}")
+    except RunUsageError as exc:
+        _remove_new_output(args.out, existed)
+        return _usage_error(str(exc))
     write_reports(args.out, runs, spec)
     print()
     print_summary(runs, sys.stdout)
@@ -115,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
         f"({first.get('capabilities', '')}); seed {runs[0].seed}"
     )
     print(f"reports in {args.out}/ (open {args.out / 'index.html'})")
-    return 0 if all(run.certified for run in runs) else 1
+    return exit_status(runs, require_complete=args.require_complete)
 
 
 def _print_families(runs: list[RunResult]) -> None:

@@ -1,19 +1,24 @@
 """Compare two result sets product line by product line, and confirm regressions by rerunning.
 
 A regression is a test that passed (or failed as expected) in OLD and fails or
-errors in NEW, a run that crashed in NEW but not in OLD, or a product line that
-OLD has and NEW lacks. Before a test is called a regression it is rerun; when
-the reruns disagree with each other or with NEW it is reported as flaky instead
-(the WPT stability check does the same with 10 reruns).
+errors in NEW, a test or clause that OLD has and NEW lacks (a suite or target that
+silently drops tests must not look green), a worse verdict, a run that crashed in
+NEW but not in OLD, or a product line that OLD has and NEW lacks. Before a test is
+called a regression it is rerun with NEW's seed; when those reruns disagree with
+each other or with NEW it is reported as flaky instead (the WPT stability check
+does the same with 10 reruns). It is also rerun with fresh seeds, so that a failure
+that only NEW's seed triggers is told apart (``seed-dependent``, still a regression).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ..results import APPLICABLE_FAILURES, RunResult
+from ..verdicts import VERDICTS
 
 __all__ = [
     "Change",
@@ -23,6 +28,7 @@ __all__ = [
     "compare_runs",
     "confirm_regressions",
     "diff_result_sets",
+    "fresh_seeds",
 ]
 
 #: Outcomes a test may leave without it being a regression.
@@ -53,7 +59,14 @@ class Change:
     old: str | None
     new: str | None
     clauses: tuple[str, ...] = ()
-    reruns: tuple[str, ...] = ()  #: outcomes of the confirming reruns, in order
+    reruns: tuple[str, ...] = ()  #: outcomes of the confirming reruns (NEW's seed), in order
+    fresh_reruns: tuple[str, ...] = ()  #: outcomes of the reruns with fresh seeds, in order
+    fresh_seeds: tuple[int, ...] = ()
+
+    @property
+    def seed_dependent(self) -> bool:
+        """Fails again with NEW's seed, passes with some fresh seed."""
+        return any(outcome in _GOOD for outcome in self.fresh_reruns)
 
 
 @dataclass
@@ -84,8 +97,27 @@ class ProductDiff:
         return bool(self.new and self.new.crashed and not (self.old and self.old.crashed))
 
     @property
+    def verdict_worsened(self) -> bool:
+        """NEW's verdict is worse than OLD's (e.g. certified -> partial)."""
+        if self.old is None or self.new is None:
+            return False
+        return VERDICTS.index(self.new.verdict) > VERDICTS.index(self.old.verdict)
+
+    @property
+    def regression_count(self) -> int:
+        """Regressed tests, removed tests and clauses, a new crash, a worse verdict, a lost line."""
+        count = (
+            len(self.regressions)
+            + len(self.removed_tests)
+            + len(self.removed_clauses)
+            + self.newly_crashed
+            + self.line_missing
+        )
+        return count or int(self.verdict_worsened)  # a worse verdict nothing else explains
+
+    @property
     def regressed(self) -> bool:
-        return bool(self.regressions) or self.newly_crashed or self.line_missing
+        return self.regression_count > 0
 
     @property
     def unchanged(self) -> bool:
@@ -115,7 +147,7 @@ class ResultSetDiff:
 
     @property
     def regression_count(self) -> int:
-        return sum(len(p.regressions) + p.newly_crashed + p.line_missing for p in self.products)
+        return sum(p.regression_count for p in self.products)
 
 
 def _clauses(run: RunResult) -> set[str]:
@@ -139,7 +171,7 @@ def _metadata(old: RunResult, new: RunResult) -> list[tuple[str, str, str]]:
         ("adapter", old.implementation.get("adapter", ""), new.implementation.get("adapter", "")),
         ("profile", old.profile, new.profile),
         ("level", old.level, new.level),
-        ("certified", _yes_no(old.certified), _yes_no(new.certified)),
+        ("verdict", old.verdict, new.verdict),
         ("crashed", old.crashed or "no", new.crashed or "no"),
     ]
     return [(what, a, b) for what, a, b in pairs if a != b]
@@ -191,7 +223,8 @@ def confirm_regressions(
     impl: str | None = None,
     adapter: str | None = None,
 ) -> ProductDiff:
-    """Rerun each regression ``times`` times; move those whose outcomes disagree to ``flaky``.
+    """Rerun each regression ``times`` times with NEW's seed, and ``times`` times with fresh
+    seeds; move those whose same-seed reruns disagree with NEW to ``flaky``.
 
     ``impl`` and ``adapter`` default to what NEW recorded. Without a rerun
     function, or when rerunning fails, the regressions stand and a note says why.
@@ -204,8 +237,9 @@ def confirm_regressions(
     target = impl or diff.new.implementation.get("module", "")
     chosen_adapter = adapter if adapter is not None else diff.new.implementation.get("adapter")
     ids = [change.test_id for change in diff.regressions]
+    other_seeds = fresh_seeds(diff.new.seed, times)
     seen: dict[str, list[str]] = {test_id: [] for test_id in ids}
-    for _ in range(times):
+    for seed in [diff.new.seed] * times + other_seeds:
         try:
             outcomes = rerun(
                 target,
@@ -213,7 +247,7 @@ def confirm_regressions(
                 list(ids),
                 adapter=_adapter_arg(chosen_adapter),
                 profile=diff.new.profile,
-                seed=diff.new.seed,
+                seed=seed,
                 level=diff.new.level,
             )
         except Exception as exc:  # a broken target must not hide the regressions it caused
@@ -223,15 +257,29 @@ def confirm_regressions(
             seen[test_id].append(outcomes.get(test_id, "missing"))
     confirmed, flaky = [], []
     for change in diff.regressions:
-        reruns = tuple(seen[change.test_id])
-        settled = replace(change, reruns=reruns)
-        if any(outcome in _GOOD for outcome in reruns):
+        observed = seen[change.test_id]
+        same, fresh = tuple(observed[:times]), tuple(observed[times:])
+        settled = replace(
+            change, reruns=same, fresh_reruns=fresh, fresh_seeds=tuple(other_seeds[: len(fresh)])
+        )
+        if any(outcome in _GOOD for outcome in same):
             flaky.append(settled)
         else:
             confirmed.append(settled)
     diff.regressions = confirmed
     diff.flaky = flaky
     return diff
+
+
+def fresh_seeds(seed: int, count: int) -> list[int]:
+    """Seeds other than ``seed``, derived from it so that a diff can be repeated."""
+    draw = random.Random(seed)
+    seeds: list[int] = []
+    while len(seeds) < count:
+        candidate = draw.randrange(1, 2**31)
+        if candidate != seed and candidate not in seeds:
+            seeds.append(candidate)
+    return seeds
 
 
 def diff_result_sets(

@@ -27,8 +27,15 @@ def _outcomes(change: Change) -> str:
         return f"new: {change.new}"
     if change.new is None:
         return f"was: {change.old}"
-    reruns = f" (reruns: {', '.join(change.reruns)})" if change.reruns else ""
-    return f"{change.old} -> {change.new}{reruns}"
+    reruns = f"reruns: {', '.join(change.reruns)}" if change.reruns else ""
+    if change.fresh_reruns:
+        seeds = ", ".join(
+            f"{o} (seed {s})" for o, s in zip(change.fresh_reruns, change.fresh_seeds, strict=True)
+        )
+        reruns += f"; fresh seeds: {seeds}"
+        if change.seed_dependent:
+            reruns += "; seed-dependent"
+    return f"{change.old} -> {change.new}" + (f" ({reruns})" if reruns else "")
 
 
 def _tally(diff: ProductDiff) -> str:
@@ -47,9 +54,11 @@ def _tally(diff: ProductDiff) -> str:
         plural(len(diff.removed_tests), "removed test"),
     ]
     text = ", ".join(part for part in parts if not part.startswith("0 "))
+    if diff.verdict_worsened and diff.old is not None and diff.new is not None:
+        text = f"REGRESSION: verdict {diff.old.verdict} -> {diff.new.verdict}; " + text
     if diff.newly_crashed:
         text = "REGRESSION: the run crashed; " + text
-    return text or "metadata changed"
+    return text.removesuffix("; ") or "metadata changed"
 
 
 def _verdict(diff: ResultSetDiff) -> str:
@@ -75,7 +84,7 @@ def render_diff_text(diff: ResultSetDiff, old_label: str, new_label: str) -> str
         if product.new_clauses:
             lines.append(f"  new clauses: {', '.join(product.new_clauses)}")
         if product.removed_clauses:
-            lines.append(f"  removed clauses: {', '.join(product.removed_clauses)}")
+            lines.append(f"  REGRESSION  removed clauses: {', '.join(product.removed_clauses)}")
         lines += [f"  {what}: {old} -> {new}" for what, old, new in product.metadata]
         lines += [f"  note: {note}" for note in product.notes]
     lines += ["", f"Result: {_verdict(diff)}"]
@@ -134,6 +143,10 @@ def _change(change: Change) -> dict[str, Any]:
         "new": change.new,
         "clauses": list(change.clauses),
         "reruns": list(change.reruns),
+        "fresh_seed_reruns": [
+            {"seed": seed, "outcome": outcome}
+            for outcome, seed in zip(change.fresh_reruns, change.fresh_seeds, strict=True)
+        ],
     }
 
 

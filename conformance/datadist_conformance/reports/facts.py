@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from ..results import RunResult
+from ..verdicts import CERTIFIED, NO_EVIDENCE, PARTIAL
 
 __all__ = [
     "certification_line",
@@ -14,6 +15,8 @@ __all__ = [
     "printable",
     "product_label",
     "short_hash",
+    "verdict_css",
+    "verdict_mark",
     "wall_seconds",
 ]
 
@@ -63,10 +66,28 @@ def short_hash(digest: str) -> str:
     return digest[:12]
 
 
+#: Per verdict: the CSS class of its badge and the mark before it.
+_BADGES = {CERTIFIED: ("yes", "✓"), PARTIAL: ("partial", "◐"), NO_EVIDENCE: ("partial", "∅")}
+
+
+def verdict_css(run: RunResult) -> str:
+    """``yes``, ``partial`` or ``no``: the badge class of the run's verdict."""
+    return _BADGES.get(run.verdict, ("no", "✗"))[0]
+
+
+def verdict_mark(run: RunResult) -> str:
+    return _BADGES.get(run.verdict, ("no", "✗"))[1]
+
+
 def certification_line(run: RunResult) -> str:
-    """``CERTIFIED`` or ``NOT CERTIFIED: <why>``."""
-    if run.certified:
+    """``CERTIFIED``, ``CERTIFIED WITH N UNTESTABLE CLAUSES (PARTIAL)``, ``NO EVIDENCE: ...``
+    or ``NOT CERTIFIED: <why>``."""
+    if run.verdict == CERTIFIED:
         return "CERTIFIED"
+    if run.verdict == PARTIAL:
+        return f"CERTIFIED WITH {plural(len(run.unchecked_clauses), 'UNTESTABLE CLAUSE')} (PARTIAL)"
+    if run.verdict == NO_EVIDENCE:
+        return f"NO EVIDENCE: no test passed ({plural(len(run.tests), 'test')} ran)"
     counts = run.counts
     reasons = []
     if counts["fail"]:

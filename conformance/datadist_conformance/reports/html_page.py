@@ -61,7 +61,7 @@ overflow:auto;margin:6px 0;white-space:pre-wrap;word-break:break-word}
 .verdict{display:inline-block;font-weight:700;font-size:16px;padding:6px 14px;border-radius:6px;
 color:#fff}
 .verdict.small{font-size:12px;padding:1px 8px}.tally{font-weight:400}
-.verdict.yes{background:#1e7e34}.verdict.no{background:#c62828}
+.verdict.yes{background:#1e7e34}.verdict.no{background:#c62828}.verdict.partial{background:#9a6700}
 .banner{margin:12px 0;padding:10px 14px;border-radius:6px;background:#fdecea;border:1px solid #f28b82}
 .note{margin:12px 0;padding:8px 12px;border-radius:6px;background:#fff8e1;border:1px solid #ffe38a}
 .meta{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:6px 24px;

@@ -14,6 +14,8 @@ from .facts import (
     certification_line,
     implementation_label,
     product_label,
+    verdict_css,
+    verdict_mark,
     wall_seconds,
 )
 from .html_page import anchor, chip, esc, page, rows_html
@@ -23,9 +25,15 @@ __all__ = ["render_html_report"]
 
 
 def _verdict(run: RunResult) -> str:
-    css = "yes" if run.certified else "no"
-    mark = "✓" if run.certified else "✗"
-    html = f'<span class="verdict {css}">{mark} {esc(certification_line(run))}</span>'
+    html = (
+        f'<span class="verdict {verdict_css(run)}">'
+        f"{verdict_mark(run)} {esc(certification_line(run))}</span>"
+    )
+    if run.unchecked_clauses:
+        html += (
+            '<div class="banner"><strong>Not checked against this target:</strong> '
+            f"{esc(', '.join(run.unchecked_clauses))}.</div>"
+        )
     if run.crashed:
         html += (
             f'<div class="banner"><strong>The run crashed:</strong> {esc(run.crashed)}. '

@@ -14,8 +14,9 @@ from typing import Any
 
 from ..results import OUTCOMES, RunResult
 from ..speclib import Spec
+from ..verdicts import PARTIAL, verdict_text
 from .catalogue import Catalogue, api_outcomes, judged_apis
-from .facts import certification_line, implementation_label
+from .facts import certification_line, implementation_label, plural, verdict_css, verdict_mark
 from .html_page import anchor, chip, esc, page, rows_html
 from .outcomes import LABELS, NO_TEST
 
@@ -60,7 +61,9 @@ def index_data(
                 "id": product_id,
                 "name": run.product.get("name", ""),
                 "name_en": run.product.get("name_en"),
+                "verdict": run.verdict,
                 "certified": run.certified,
+                "unchecked_clauses": run.unchecked_clauses,
                 "crashed": run.crashed,
                 "summary": run.counts,
                 "failing_clauses": run.failing_clauses,
@@ -81,6 +84,7 @@ def index_data(
         "spec_hash": catalogue.spec_hash,
         "levels": sorted({run.level for run in ordered}),
         "certified": [p["id"] for p in products if p["certified"]],
+        "partial": [p["id"] for p in products if p["verdict"] == PARTIAL],
         "products": products,
         "apis": apis,
         "matrix": matrix,
@@ -109,8 +113,8 @@ def _tooltip(counts: Mapping[str, int]) -> str:
 
 def _header(run: RunResult, product_page: str) -> str:
     pid = run.product["id"]
-    verdict = "yes" if run.certified else "no"
-    mark = "✓ certified" if run.certified else "✗ not certified"
+    verdict = verdict_css(run)
+    mark = f"{verdict_mark(run)} {verdict_text(run)}"
     counts = run.counts
     tally = " · ".join(f"{counts[o]} {LABELS[o]}" for o in OUTCOMES if counts[o])
     crash = f'<div class="muted">crashed: {esc(run.crashed)}</div>' if run.crashed else ""
@@ -153,11 +157,12 @@ def render_index_html(
     suites = sorted({run.suite_version for run in ordered})
     hashes = sorted({run.spec_hash[:12] for run in ordered})
     certified = len(data["certified"])
+    partial = f", {len(data['partial'])} partial" if data["partial"] else ""
     legend = "".join(chip(o) for o in (*OUTCOMES, NO_TEST))
     body = (
         f"<h1>Conformance of {esc(', '.join(impls) or 'nothing')}</h1>"
         f'<span class="verdict {"yes" if certified == len(ordered) and ordered else "no"}">'
-        f"{certified} of {len(ordered)} product lines certified</span>"
+        f"{certified} of {plural(len(ordered), 'product line')} certified{partial}</span>"
         '<dl class="meta">'
         f"<div><dt>level</dt><dd>{esc(', '.join(data['levels']))}</dd></div>"
         f"<div><dt>suite</dt><dd>{esc(', '.join(suites))}</dd></div>"

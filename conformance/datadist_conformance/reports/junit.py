@@ -53,6 +53,7 @@ def _run_properties(run: RunResult) -> list[tuple[str, str]]:
         ("profile", run.profile),
         ("seed", str(run.seed)),
         ("certified", "yes" if run.certified else "no"),
+        ("verdict", run.verdict),
     ]
 
 

@@ -18,6 +18,7 @@ from .facts import (
     plural,
     printable,
     product_label,
+    verdict_mark,
     wall_seconds,
 )
 from .outcomes import LABELS, SYMBOLS
@@ -67,7 +68,7 @@ def _run_times(run: RunResult) -> str:
 
 def _heading(run: RunResult) -> list[str]:
     verdict = certification_line(run)
-    mark = "✅" if run.certified else "❌"
+    mark = {"✓": "✅", "✗": "❌"}.get(verdict_mark(run), verdict_mark(run))
     impl = run.implementation
     return [
         f"# {md_text(implementation_label(run))} on {md_text(product_label(run))}",

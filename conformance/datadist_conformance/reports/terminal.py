@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from ..results import OUTCOMES, RunResult
+from ..verdicts import CERTIFIED, PARTIAL, verdict_text
 from .facts import plural
 from .outcomes import LABELS
 
@@ -80,22 +81,44 @@ def print_summary(runs: Iterable[RunResult], stream: TextIO) -> None:
     colour = use_colour(stream)
     width = max((len(run.product["id"]) for run in runs), default=0)
     for run in runs:
-        verdict = "certified" if run.certified else "NOT certified"
-        painted = _paint(f"{verdict:<13}", "green" if run.certified else "red", colour)
+        verdict = verdict_text(run)
+        hue = {CERTIFIED: "green", PARTIAL: "yellow"}.get(run.verdict, "red")
         stream.write(
-            f"{run.product['id']:<{width}}  {painted}  {_counts_text(run, colour)}"
-            f"  ({plural(len(run.tests), 'test')})\n"
+            f"{run.product['id']:<{width}}  {_paint(verdict, hue, colour)}  "
+            f"{_counts_text(run, colour)}  ({plural(len(run.tests), 'test')})\n"
         )
+        indent = " " * width
         if run.crashed:
-            stream.write(f"{'':<{width}}  crashed: {run.crashed}\n")
-        failing = run.failing_clauses
-        if failing:
-            shown = ", ".join(failing[:MAX_CLAUSES_SHOWN])
-            more = len(failing) - MAX_CLAUSES_SHOWN
-            extra = f" and {more} more" if more > 0 else ""
-            stream.write(f"{'':<{width}}  failing clauses: {shown}{extra}\n")
+            stream.write(f"{indent}  crashed: {run.crashed}\n")
+        for label, clauses in (
+            ("failing clauses", run.failing_clauses),
+            ("untestable clauses", run.unchecked_clauses),
+        ):
+            if clauses:
+                stream.write(f"{indent}  {label}: {_first(clauses)}\n")
+        for line in _expectation_notes(run):
+            stream.write(f"{indent}  {_paint(line, 'yellow', colour)}\n")
     certified = sum(run.certified for run in runs)
-    total = len(runs)
+    partial = sum(run.verdict == PARTIAL for run in runs)
     levels = sorted({run.level for run in runs})
-    line = f"{certified} of {plural(total, 'product line')} certified (level {', '.join(levels)})"
+    line = f"{certified} of {plural(len(runs), 'product line')} certified"
+    line += f", {partial} partial" if partial else ""
+    line += f" (level {', '.join(levels)})"
     stream.write(_paint(line, "bold", colour) + "\n")
+
+
+def _first(items: list[str]) -> str:
+    """The first few items, then "and N more"."""
+    more = len(items) - MAX_CLAUSES_SHOWN
+    return ", ".join(items[:MAX_CLAUSES_SHOWN]) + (f" and {more} more" if more > 0 else "")
+
+
+def _expectation_notes(run: RunResult) -> list[str]:
+    """Expectation entries that matched no test, and entries whose tests now pass."""
+    notes = [f"unused expectation: {entry}" for entry in run.unused_expectations]
+    notes += [
+        f"stale expectation: {test.id} passes ({test.stale_expectation})"
+        for test in run.tests
+        if test.stale_expectation
+    ]
+    return notes

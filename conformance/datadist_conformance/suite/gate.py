@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import not_applicable, untestable
+from ..checks import not_applicable, untestable, untestable_everywhere
 from ..context import SuiteContext
 from ..harness import Scenario
 from ..templates import load_all
@@ -28,7 +28,7 @@ def run_clause(ctx: SuiteContext, clause_id: str, data: Any) -> None:
             f"this run certifies level {ctx.level}"
         )
     if clause.untestable:
-        untestable(clause.untestable)
+        untestable_everywhere(clause.untestable)
     missing = sorted(kind.requires - ctx.target.adapter.capabilities)
     if missing:
         untestable(f"the adapter {ctx.target.adapter.name} lacks {', '.join(missing)}")
