@@ -7,25 +7,31 @@ as a list of named choices.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from hypothesis import strategies as st
 
 from .typecheck import admits
 
 if TYPE_CHECKING:
-    from .harness import Layout, Scenario
+    from .harness import Layout, PoolSpec, Scenario
+    from .keyplans import KeyPlan
     from .speclib import Param
 
 __all__ = [
     "DTYPES",
     "block_copy_maps",
+    "boundary_first",
+    "key_plans",
     "layouts",
+    "pool_specs",
     "seeds",
     "swap_maps",
     "wrong_values",
 ]
+
+T = TypeVar("T")
 
 #: Data types the suite builds caches from (fixed-size ones only).
 DTYPES = ("DT_UINT8", "DT_INT8", "DT_FLOAT16", "DT_BF16", "DT_INT32", "DT_FLOAT", "DT_INT64")
@@ -33,6 +39,33 @@ DTYPES = ("DT_UINT8", "DT_INT8", "DT_FLOAT16", "DT_BF16", "DT_INT32", "DT_FLOAT"
 
 def seeds() -> st.SearchStrategy[int]:
     return st.integers(min_value=0, max_value=2**31 - 1)
+
+
+def boundary_first(boundaries: Sequence[T], general: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
+    """One of ``boundaries`` or any value of ``general``.
+
+    Hypothesis' simplest choice is the first boundary, and about half of the
+    random draws pick a boundary, so a ``ci`` run (100 examples) reaches every
+    boundary whatever its seed.
+    """
+    return st.one_of(st.sampled_from(list(boundaries)), general)
+
+
+@st.composite
+def pool_specs(
+    draw: st.DrawFn, *, page_shifts: Sequence[int | None] = (10, 12), max_pages: int = 16
+) -> PoolSpec:
+    """A pool of 2 to ``max_pages`` whole pages, and sometimes part of one more page.
+
+    ``None`` in ``page_shifts`` leaves page_shift out (the default, 16).
+    """
+    from .harness import PoolSpec
+
+    shift = draw(st.sampled_from(list(page_shifts)), label="page_shift")
+    page = 1 << (16 if shift is None else shift)
+    pages = draw(boundary_first([max_pages, 2], st.integers(2, max_pages)), label="whole pages")
+    extra = draw(boundary_first([0, 1, page - 1], st.integers(1, page - 1)), label="extra bytes")
+    return PoolSpec(pages * page + extra, shift)
 
 
 @st.composite
@@ -53,6 +86,57 @@ def layouts(
     batch = draw(st.integers(min_batch, max_batch))
     elements = draw(st.integers(1, max_row_elements))
     return Layout(num_tensors, (batch, elements), itemsize_of(dtype)), dtype
+
+
+@st.composite
+def key_plans(
+    draw: st.DrawFn,
+    *,
+    batch: int,
+    lengths: tuple[int, int],
+    placeholders: bool = False,
+    duplicates: bool = False,
+    bound: bool = False,
+    require: frozenset[str] = frozenset(),
+) -> KeyPlan:
+    """A cache_keys list of a length in ``lengths``, mixing fresh keys with what is allowed.
+
+    ``require`` names features the list must have ("placeholder", "duplicate",
+    "bound", "fresh"); a required feature is placed at a drawn position.
+    """
+    from .keyplans import BOUND, PLACEHOLDER, KeyPlan
+
+    low, high = lengths
+    length = draw(boundary_first([high, low], st.integers(low, high)), label="number of keys")
+    entries: list[int | str] = []
+    for i in range(length):
+        earlier = sorted({e for e in entries if isinstance(e, int)})
+        choices: list[int | str] = [len(earlier)]
+        choices += [PLACEHOLDER] if placeholders else []
+        choices += earlier if duplicates else []
+        choices += [BOUND] if bound else []
+        entries.append(draw(st.sampled_from(choices), label=f"key {i}"))
+    _require(draw, entries, require, {"placeholder": PLACEHOLDER, "bound": BOUND})
+    return KeyPlan(batch, tuple(entries))
+
+
+def _require(
+    draw: st.DrawFn, entries: list[int | str], require: frozenset[str], names: dict[str, str]
+) -> None:
+    """Give ``entries`` each required feature, on positions of their own (drawn)."""
+    needed = 2 * ("duplicate" in require) + sum(f in require for f in ("placeholder", "bound"))
+    if len(entries) < needed + ("fresh" in require and "duplicate" not in require):
+        raise ValueError(f"{len(entries)} keys cannot hold {sorted(require)}")
+    free = list(draw(st.permutations(range(len(entries))), label="positions of the required keys"))
+    if "duplicate" in require:
+        first, later = sorted(free[:2])
+        entries[first] = entries[later] = 999
+        free = free[2:]
+    for feature in ("placeholder", "bound"):
+        if feature in require:
+            entries[free.pop(0)] = names[feature]
+    if "fresh" in require and "duplicate" not in require:
+        entries[free.pop(0)] = 1000
 
 
 @st.composite

@@ -13,8 +13,12 @@ import json
 from itertools import combinations
 from typing import Any
 
-from ..harness import Layout, PoolSpec, Scenario, describe
+from hypothesis import strategies as st
+
+from ..harness import Cache, Layout, PoolSpec, Scenario, describe
+from ..integrity import expect_no_overlap, expect_pool_whole
 from ..speclib import Clause
+from ..strategies import boundary_first, pool_specs
 from . import template
 
 #: A valid value of the option, and its fields.
@@ -165,56 +169,72 @@ def _engine_with_pool(s: Scenario, placement: str, pool: PoolSpec) -> Any:
     return s.engine(device_pool=None, host_pool=pool)
 
 
-@template("page_alignment", family="config")
-def page_alignment(s: Scenario, clause: Clause, data: Any) -> None:
-    placement = clause.params["placement"]
-    pool = PoolSpec(8 << clause.params.get("page_shift", 16), clause.params.get("page_shift"))
-    pages = pool.memory_size // pool.page_size
-    engine = _engine_with_pool(s, placement, pool)
-    one_byte = Layout(1, (1, 1), 1)
-    addresses: list[int] = []
-    s.t.comment(f"{pages} pages of {pool.page_size} bytes; one-byte caches until the pool is full")
-    for _ in range(pages + 1):
+def _count_fitting(s: Scenario, engine: Any, placement: str, size: int, most: int) -> list[Cache]:
+    """Allocate one-tensor caches of ``size`` bytes until one fails, at most ``most + 1``."""
+    caches: list[Cache] = []
+    layout = Layout(1, (1, size), 1)
+    for _ in range(most + 1):
         try:
-            cache = s.t.call(
-                engine.cache_manager, "allocate_cache", s.desc(one_byte, placement=placement)
+            raw = s.t.call(
+                engine.cache_manager, "allocate_cache", s.desc(layout, placement=placement)
             )
         except Exception:
             break
-        addresses.append(int(cache.tensor_addrs[0]))
+        caches.append(Cache(raw, layout))
+    return caches
+
+
+@template("page_alignment", family="config", uses_hypothesis=True)
+def page_alignment(s: Scenario, clause: Clause, data: Any) -> None:
+    """Caches of a drawn size fill a drawn pool: each takes its size in pages, rounded up.
+
+    With n whole pages, at least n // pages_per_cache caches fit; none may reach
+    past memory_size; tensors lie page multiples apart and never overlap.
+    """
+    placement = clause.params["placement"]
+    shift = clause.params.get("page_shift")
+    page = 1 << (16 if shift is None else shift)
+    pool = data.draw(pool_specs(page_shifts=[shift], max_pages=12), label="pool")
+    size = data.draw(
+        boundary_first([1, page, page + 1, 2 * page], st.integers(1, 3 * page)),
+        label="bytes per cache",
+    )
+    needs = -(-size // page)
+    whole_pages = pool.memory_size // page
+    fewest = whole_pages // needs
+    most = (pool.memory_size - size) // (needs * page) + 1 if size <= pool.memory_size else 0
+    engine = _engine_with_pool(s, placement, pool)
+    s.t.comment(f"memory_size {pool.memory_size}: {whole_pages} pages of {page}; caches of {size}")
+    caches = _count_fitting(s, engine, placement, size, most)
+    call = f"allocate_cache(CacheDesc of {size} bytes) until it fails"
     s.check(
-        bool(addresses),
-        call="allocate_cache(one-byte CacheDesc)",
-        expected="the first one-byte cache fits",
-        observed="it did not",
+        len(caches) >= fewest,
+        call=call,
+        expected=f"at least {fewest} fit: each takes {needs} pages of {whole_pages}",
+        observed=f"{len(caches)} fit",
     )
     s.check(
-        len(addresses) <= pages,
-        call=f"allocate_cache(one-byte CacheDesc) x {pages + 1}",
-        expected=f"at most {pages} fit: each takes at least one page of {pool.page_size} bytes",
-        observed=f"{len(addresses)} fit",
+        len(caches) <= most,
+        call=call,
+        expected=f"at most {most} fit: each takes {needs} whole pages and none reaches past memory_size",
+        observed=f"{len(caches)} fit",
     )
-    misaligned = [(a, b) for a, b in combinations(addresses, 2) if (a - b) % pool.page_size]
+    addresses = [int(c.raw.tensor_addrs[0]) for c in caches]
+    misaligned = [(a, b) for a, b in combinations(addresses, 2) if (a - b) % page]
     s.check(
         not misaligned,
         call="Cache.tensor_addrs of caches from one pool",
-        expected=f"addresses a multiple of page_size = {pool.page_size} apart",
+        expected=f"addresses a multiple of page_size = {page} apart",
         observed=f"pairs {[(hex(a), hex(b)) for a, b in misaligned[:3]]} are not",
     )
+    expect_no_overlap(s, caches, "Cache.tensor_addrs of caches from one pool")
 
 
-@template("memory_size_in_bytes", family="config")
+@template("memory_size_in_bytes", family="config", uses_hypothesis=True)
 def memory_size_in_bytes(s: Scenario, clause: Clause, data: Any) -> None:
+    """memory_size counts bytes: all its whole pages fit in one cache, one page more does not."""
     placement = clause.params["placement"]
-    pool = PoolSpec(16 << 12, 12)
+    pool = data.draw(pool_specs(page_shifts=[12]), label="pool")
     engine = _engine_with_pool(s, placement, pool)
     s.t.comment(f"memory_size = {pool.memory_size} bytes")
-    too_big = Layout(1, (1, pool.memory_size + 1), 1)
-    s.expect_raises(
-        ["TypeError", "ValueError", "LLMException"],
-        engine.cache_manager,
-        "allocate_cache",
-        s.desc(too_big, placement=placement),
-    )
-    quarter = Layout(1, (1, pool.memory_size // 4), 1)
-    s.expect_ok(engine.cache_manager, "allocate_cache", s.desc(quarter, placement=placement))
+    expect_pool_whole(s, engine, pool, "starting the engine", placement)

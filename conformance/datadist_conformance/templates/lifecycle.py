@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 
 from ..checks import untestable
 from ..harness import Cache, Engine, Layout, PoolSpec, Scenario, describe
+from ..integrity import expect_no_overlap, expect_pool_whole
 from ..recipes import recipe_for
 from ..speclib import Clause
-from ..strategies import layouts, seeds
+from ..strategies import boundary_first, layouts, pool_specs, seeds
 from . import template
 
 _req_ids = itertools.count(20_000)
@@ -273,42 +274,98 @@ def requires_pool(s: Scenario, clause: Clause, data: Any) -> None:
         )
 
 
-@template("pool_exhaustion", family="lifecycle")
+def _pool_engine(s: Scenario, placement: str, pool: PoolSpec) -> Engine:
+    if placement == "DEVICE":
+        return s.engine(device_pool=pool)
+    return s.engine(device_pool=None, host_pool=pool)
+
+
+def _drawn_layout(data: Any, page: int, label: str) -> Layout:
+    tensors = data.draw(st.integers(1, 3), label=f"{label}: tensors")
+    size = data.draw(
+        boundary_first([page, page + 1, 1, page - 1], st.integers(1, 3 * page)),
+        label=f"{label}: bytes per tensor",
+    )
+    return Layout(tensors, (1, size), 1)
+
+
+@template("pool_exhaustion", family="lifecycle", uses_hypothesis=True)
 def pool_exhaustion(s: Scenario, clause: Clause, data: Any) -> None:
-    pool = PoolSpec(8 * PAGE, PAGE_SHIFT)
-    engine = s.engine(device_pool=pool)
-    live: list[tuple[Cache, list[bytearray]]] = []
-    failure: BaseException | None = None
-    for attempt in range(4):  # 4 x 3 pages > 8 pages
-        desc = s.desc(BIG)
+    """Random allocations and frees on either pool, then exhaustion, then everything freed.
+
+    Whatever the allocator, a cache whose bytes exceed what the live caches
+    leave of memory_size cannot fit; a failed allocation changes no live cache;
+    and once all is freed, in any order, every page is usable again.
+    """
+    placement = data.draw(st.sampled_from(["DEVICE", "HOST"]), label="placement")
+    pool = data.draw(pool_specs(), label="pool")
+    engine = _pool_engine(s, placement, pool)
+    cm, exceptions = engine.cache_manager, list(clause.params["exceptions"])
+    live: list[Cache] = []
+    for step in range(data.draw(st.integers(0, 10), label="steps before exhaustion")):
+        if live and data.draw(st.booleans(), label=f"step {step}: free a cache"):
+            index = data.draw(st.integers(0, len(live) - 1), label=f"step {step}: which")
+            s.setup(cm, "deallocate_cache", live.pop(index).raw)
+            continue
+        layout = _drawn_layout(data, pool.page_size, f"step {step}")
+        used = sum(c.layout.tensor_bytes * c.layout.num_tensors for c in live)
+        desc = s.desc(layout, placement=placement)
+        if layout.tensor_bytes * layout.num_tensors > pool.memory_size - used:
+            s.expect_raises(exceptions, cm, "allocate_cache", desc)
+            continue
         try:
-            raw = s.t.call(engine.cache_manager, "allocate_cache", desc)
+            live.append(Cache(s.t.call(cm, "allocate_cache", desc), layout))
+        except Exception:  # the document allows either (fragmentation, rounding)
+            continue
+    _exhaust(s, engine, pool, placement, live, exceptions)
+    order = data.draw(st.permutations(range(len(live))), label="order of the frees")
+    for index in order:
+        s.setup(cm, "deallocate_cache", live[index].raw)
+    expect_pool_whole(s, engine, pool, f"freeing every cache in the order {order}", placement)
+
+
+def _exhaust(
+    s: Scenario,
+    engine: Engine,
+    pool: PoolSpec,
+    placement: str,
+    live: list[Cache],
+    exceptions: list[str],
+) -> None:
+    """Allocate one-page caches until the pool refuses one; check the refusal and the live caches."""
+    page = Layout(1, (1, pool.page_size), 1)
+    models = [s.fill(c, n) for n, c in enumerate(live)] if s.ctx.target.has("bytes") else []
+    failure: BaseException | None = None
+    for _ in range(pool.memory_size // pool.page_size + 1):
+        try:
+            raw = s.t.call(
+                engine.cache_manager, "allocate_cache", s.desc(page, placement=placement)
+            )
         except Exception as exc:
             failure = exc
             break
-        cache = Cache(raw, BIG)
-        live.append((cache, s.fill(cache, attempt) if s.ctx.target.has("bytes") else []))
+        live.append(Cache(raw, page))
     s.check(
         failure is not None,
-        call="allocate_cache(three-page CacheDesc) x 4 on an eight-page pool",
-        expected="an allocation fails once the pool is full",
-        observed="all four allocations succeeded (12 pages from an 8-page pool)",
+        call=f"allocate_cache(one-page CacheDesc) until the {placement} pool is full",
+        expected=f"an allocation fails: a pool of memory_size {pool.memory_size} is full",
+        observed=f"{len(live)} live caches, more bytes than memory_size",
     )
     assert failure is not None
     s.check(
-        isinstance(failure, tuple(s.exception_types(clause.params["exceptions"]))),
+        isinstance(failure, s.exception_types(exceptions)),
         call="allocate_cache on a full pool",
-        expected=" or ".join(clause.params["exceptions"]),
+        expected=" or ".join(exceptions),
         observed=describe(failure),
     )
-    for cache, model in live:
-        if model:
-            s.check(
-                [bytes(m) for m in model] == s.read(cache),
-                call="reading a live cache after the failed allocation",
-                expected="its bytes are intact",
-                observed="they changed",
-            )
+    expect_no_overlap(s, live, "Cache.tensor_addrs of the live caches")
+    for number, model in enumerate(models):
+        s.check(
+            [bytes(m) for m in model] == s.read(live[number]),
+            call="reading a live cache after the failed allocation",
+            expected="its bytes are intact",
+            observed=f"live cache #{number} changed",
+        )
 
 
 @template("placeholder_key", family="lifecycle", uses_hypothesis=True)

@@ -5,10 +5,20 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from ..harness import Cache, Layout, Scenario
+from hypothesis import strategies as st
+
+from ..harness import Cache, Layout, PoolSpec, Scenario
+from ..integrity import (
+    expect_bytes_unchanged,
+    expect_keys_bound,
+    expect_keys_free,
+    expect_pool_whole,
+    snapshot,
+)
+from ..keyplans import realize
 from ..recipes import recipe_for
 from ..speclib import Clause
-from ..strategies import wrong_values
+from ..strategies import boundary_first, key_plans, wrong_values
 from . import template
 
 _req_ids = itertools.count(10_000)
@@ -154,38 +164,71 @@ def bounds_checked(s: Scenario, clause: Clause, data: Any) -> None:
         raise AssertionError(f"bounds_checked has no case for {clause.api_id}")
 
 
-@template("key_count_within_batch", family="negative")
+KEY_POOL = PoolSpec(16 << 12, 12)  #: the pool of the key-list checks, whole again at the end
+
+
+@template("key_count_within_batch", family="negative", uses_hypothesis=True)
 def key_count_within_batch(s: Scenario, clause: Clause, data: Any) -> None:
-    engine = s.shared_engine()
-    for batch in (2, 3):
-        layout = Layout(1, (batch, 8), 1)
-        too_many = [s.key(engine.cluster_id, next(_req_ids)) for _ in range(batch + 1)]
-        s.expect_raises(
-            list(clause.params["exceptions"]),
-            engine.cache_manager,
-            "allocate_cache",
-            s.desc(layout),
-            too_many,
-        )
-        exact = [s.key(engine.cluster_id, next(_req_ids)) for _ in range(batch)]
-        s.expect_ok(engine.cache_manager, "allocate_cache", s.desc(layout), exact)
+    """More keys than the batch size (placeholders and repeats count) raise and change nothing;
+    exactly the batch size is accepted."""
+    batch = data.draw(boundary_first([1, 4], st.integers(1, 4)), label="batch size")
+    engine = s.engine(device_pool=KEY_POOL)
+    cm, layout = engine.cache_manager, Layout(1, (batch, 8), 1)
+    over = data.draw(
+        key_plans(batch=batch, lengths=(batch + 1, batch + 3), placeholders=True, duplicates=True),
+        label="too many keys",
+    )
+    keys = realize(s, over, engine.cluster_id)
+    s.t.comment(over.describe())
+    s.expect_raises(
+        list(clause.params["exceptions"]), cm, "allocate_cache", s.desc(layout), keys.keys
+    )
+    expect_keys_free(s, engine, list(keys.fresh.values()), "the rejected allocate_cache")
+    expect_pool_whole(s, engine, KEY_POOL, "the rejected allocate_cache")
+    exact = data.draw(
+        key_plans(batch=batch, lengths=(batch, batch), placeholders=True), label="exactly enough"
+    )
+    s.t.comment(exact.describe())
+    s.expect_ok(cm, "allocate_cache", s.desc(layout), realize(s, exact, engine.cluster_id).keys)
 
 
-@template("key_already_bound", family="negative")
+@template("key_already_bound", family="negative", uses_hypothesis=True)
 def key_already_bound(s: Scenario, clause: Clause, data: Any) -> None:
-    engine = s.shared_engine()
-    exceptions = list(clause.params["exceptions"])
+    """A key list naming a key bound to a live cache (anywhere, repeated or not, among fresh keys
+    and placeholders) raises and changes nothing."""
+    batch = data.draw(boundary_first([1, 4], st.integers(1, 4)), label="batch size")
+    plan = data.draw(
+        key_plans(
+            batch=batch,
+            lengths=(1, batch),
+            placeholders=True,
+            duplicates=True,
+            bound=True,
+            require=frozenset({"bound"}),
+        ),
+        label="cache_keys",
+    )
+    engine = s.engine(device_pool=KEY_POOL)
+    cm = engine.cache_manager
     bound = s.key(engine.cluster_id, next(_req_ids))
-    s.allocate(engine, Layout(1, (1, 8), 1), [bound])
-    s.t.comment("the key is bound to a live cache")
+    holder = s.allocate(engine, Layout(1, (1, 8), 1), [bound])
+    before = snapshot(s, [holder])
+    if before:
+        s.fill(holder, 7)
+        before = snapshot(s, [holder])
+    keys = realize(s, plan, engine.cluster_id, bound)
+    s.t.comment(f"the key BOUND is bound to a live cache; {plan.describe()}")
     s.expect_raises(
-        exceptions, engine.cache_manager, "allocate_cache", s.desc(Layout(1, (1, 8), 1)), [bound]
-    )
-    fresh = s.key(engine.cluster_id, next(_req_ids))
-    s.expect_raises(
-        exceptions,
-        engine.cache_manager,
+        list(clause.params["exceptions"]),
+        cm,
         "allocate_cache",
-        s.desc(Layout(1, (2, 8), 1)),
-        [fresh, bound],
+        s.desc(Layout(1, (batch, 8), 1)),
+        keys.keys,
     )
+    after = "the rejected allocate_cache"
+    expect_bytes_unchanged(s, [holder], before, after)
+    expect_keys_free(s, engine, list(keys.fresh.values()), after)
+    expect_keys_bound(s, engine, [bound], after)
+    s.setup(cm, "deallocate_cache", holder.raw)
+    s.setup(cm, "remove_cache_key", bound)
+    expect_pool_whole(s, engine, KEY_POOL, f"{after} and releasing the live cache")

@@ -1,0 +1,135 @@
+"""Checks that a call which failed changed nothing, and that a pool is whole again.
+
+"A call that fails changes nothing" is observed through the adapter and the API
+alone: the bytes of every live cache are as before, keys the failed call named
+are still free to bind (or still bound, if they were), and once the test has
+released what it holds, the pool holds what it held: its whole size can be
+allocated at once, and one page more cannot.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from .harness import Cache, Engine, Layout, PoolSpec, Scenario, describe
+
+__all__ = [
+    "expect_bytes_unchanged",
+    "expect_keys_bound",
+    "expect_keys_free",
+    "expect_no_overlap",
+    "expect_pool_whole",
+    "snapshot",
+    "usable_bytes",
+]
+
+
+def snapshot(s: Scenario, caches: Sequence[Cache]) -> list[list[bytes]]:
+    """The bytes of every tensor of ``caches`` (empty without the adapter's bytes capability)."""
+    if not s.ctx.target.has("bytes"):
+        return []
+    return [s.read(cache) for cache in caches]
+
+
+def expect_bytes_unchanged(
+    s: Scenario, caches: Sequence[Cache], before: list[list[bytes]], after_call: str
+) -> None:
+    if not before:
+        return
+    for number, (cache, old) in enumerate(zip(caches, before, strict=True)):
+        new = s.read(cache)
+        changed = [t for t, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
+        s.check(
+            not changed,
+            call=after_call,
+            expected="the failed call changed no byte of any live cache",
+            observed=f"tensors {changed} of live cache #{number} changed",
+        )
+
+
+def _one_key_cache(s: Scenario, engine: Engine, keys: Sequence[Any]) -> Any:
+    layout = Layout(1, (max(len(keys), 1), 1), 1)
+    return s.t.call(engine.cache_manager, "allocate_cache", s.desc(layout), list(keys))
+
+
+def expect_keys_free(s: Scenario, engine: Engine, keys: Sequence[Any], after_call: str) -> None:
+    """Each of ``keys`` can be bound by a new cache (which is released again)."""
+    for key in dict.fromkeys(keys):
+        try:
+            cache = _one_key_cache(s, engine, [key])
+        except Exception as exc:
+            s.fail(
+                call=f"allocate_cache(desc, [{s.t.render(key)}]) after {after_call}",
+                expected="the key is free to bind: the failed call bound nothing",
+                observed=f"raised {describe(exc)}",
+            )
+        s.setup(engine.cache_manager, "remove_cache_key", key)
+        s.setup(engine.cache_manager, "deallocate_cache", cache)
+
+
+def expect_keys_bound(s: Scenario, engine: Engine, keys: Sequence[Any], after_call: str) -> None:
+    """Each of ``keys`` is still bound: binding it again raises LLMException."""
+    for key in dict.fromkeys(keys):
+        s.expect_raises_from(
+            ["LLMException"],
+            f"allocate_cache(desc, [{s.t.render(key)}]) after {after_call} (the key is still bound)",
+            lambda key=key: _one_key_cache(s, engine, [key]),
+        )
+
+
+def usable_bytes(pool: PoolSpec) -> tuple[int, int]:
+    """(bytes that fit under every reading, bytes that fit under none) for one one-tensor cache.
+
+    Every reading agrees that the pool's whole pages fit at once; none lets a
+    cache reach past memory_size.
+    """
+    page = pool.page_size
+    whole = pool.memory_size // page * page
+    over = pool.memory_size + 1 if pool.memory_size % page == 0 else whole + page
+    return whole, over
+
+
+def expect_pool_whole(
+    s: Scenario, engine: Engine, pool: PoolSpec, after: str, placement: str = "DEVICE"
+) -> None:
+    """The pool, with nothing of the test's still live, holds all its whole pages and no more."""
+    whole, over = usable_bytes(pool)
+    cm = engine.cache_manager
+    call = f"allocate_cache(one cache of {whole} bytes: every whole page of the pool) after {after}"
+    try:
+        cache = s.t.call(
+            cm, "allocate_cache", s.desc(Layout(1, (1, whole), 1), placement=placement)
+        )
+    except Exception as exc:
+        s.fail(
+            call=call,
+            expected="it fits: every page is usable again",
+            observed=f"raised {describe(exc)} (pages were lost or are still held)",
+        )
+    s.setup(cm, "deallocate_cache", cache)
+    s.expect_raises_from(
+        ["LLMException", "ValueError"],
+        f"allocate_cache(one cache of {over} bytes in a pool of memory_size {pool.memory_size})",
+        lambda: s.t.call(
+            cm, "allocate_cache", s.desc(Layout(1, (1, over), 1), placement=placement)
+        ),
+    )
+
+
+def expect_no_overlap(s: Scenario, caches: Sequence[Cache], call: str) -> None:
+    """No two tensors of live caches share a byte."""
+    spans = sorted(
+        (int(address), int(address) + cache.layout.tensor_bytes, number)
+        for number, cache in enumerate(caches)
+        for address in cache.raw.tensor_addrs
+    )
+    for (start, end, first), (next_start, _, second) in itertools.pairwise(spans):
+        s.check(
+            next_start >= end,
+            call=call,
+            expected="the tensors of live caches do not overlap",
+            observed=f"a tensor of cache #{second} starts at {hex(next_start)}, inside one of "
+            f"cache #{first} [{hex(start)}, {hex(end)})",
+        )
