@@ -103,6 +103,7 @@ class Engine:
     ) -> None: ...
     # -- transfers with an engine of another process (register_remote.cpp) --
     def shared_pool(self, placement: int) -> tuple[int, int] | None: ...
+    def pool_region(self, placement: int) -> tuple[int, int] | None: ...
     def lease_source(self, key_kind: int, a: int, b: int, c: int, blocks: bool) -> Lease: ...
     def lease_push_target(self, cache_id: int, batch_index: int) -> Lease: ...
     def commit_lease(self, lease: Lease, tensors: Sequence[int]) -> None: ...
@@ -131,6 +132,40 @@ class Engine:
         dst_tensor_indices: Sequence[int],
         remaining_ms: int,
     ) -> list[int]: ...
+    def plan_pull_remote(
+        self,
+        region: PeerRegion,
+        layout: PeerLayout,
+        key_kind: int,
+        dst_id: int,
+        batch_index: int,
+        size: int,
+        src_blocks: Sequence[int],
+        dst_blocks: Sequence[int],
+        blocks: bool,
+        src_tensor_indices: Sequence[int],
+        dst_tensor_indices: Sequence[int],
+        remaining_ms: int,
+    ) -> RemotePlan: ...
+    def plan_push_remote(
+        self,
+        region: PeerRegion,
+        layout: PeerLayout,
+        src_id: int,
+        src_batch_index: int,
+        src_tensor_indices: Sequence[int],
+        dst_tensor_indices: Sequence[int],
+        remaining_ms: int,
+    ) -> RemotePlan: ...
+
+class RemotePlan:
+    @property
+    def spans(self) -> list[tuple[int, int, int]]: ...
+    @property
+    def tensors(self) -> list[int]: ...
+    @property
+    def total_bytes(self) -> int: ...
+    def release(self) -> None: ...
 
 # (num_tensors, tensor_bytes, batch_size, is_blocks, batch_index, tensor_offsets)
 PeerLayout = tuple[int, int, int, bool, int, list[int]]
@@ -145,8 +180,12 @@ class Lease:
 
 class PeerRegion:
     def __init__(self, fd: int, bytes: int) -> None: ...
+    @staticmethod
+    def remote(base: int, bytes: int) -> PeerRegion: ...
     @property
     def bytes(self) -> int: ...
+    @property
+    def mapped(self) -> bool: ...
 
 class bench:  # submodule
     @staticmethod

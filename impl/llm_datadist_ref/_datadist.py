@@ -17,6 +17,8 @@ from ._options import EngineSettings, read_engine_options
 from ._remote import Transport, resolve_transport
 from ._remote.link import RemoteLink
 from ._remote.listener import Listener
+from ._remote.mooncake import MooncakeEndpoint, mooncake_available
+from ._remote.mooncake import protocol as mooncake_protocol
 from ._status import LLMException, LLMStatusCode, error_from_core, raise_if_false, raise_status
 from ._types import LLMRole, RegisterMemStatus
 from ._validate import check_int32, check_isinstance, check_uint64, type_name
@@ -55,6 +57,8 @@ class LLMDataDist:
         self._listener: Listener | None = None
         self._transport = Transport.AUTO
         self._comms: dict[int, list[int]] = {}
+        self._mooncake: MooncakeEndpoint | None = None
+        self._options: dict[str, str] = {}
         self._lock = threading.RLock()
 
     @property
@@ -94,11 +98,14 @@ class LLMDataDist:
                 assert settings.listen_address is not None
                 ip, port = settings.listen_address
                 try:
-                    self._listener = Listener(engine, self._cluster_id, int_to_ip(ip), port)
+                    offer = self._offered_endpoint(engine, int_to_ip(ip), options)
+                    self._listener = Listener(engine, self._cluster_id, int_to_ip(ip), port, offer)
                 except BaseException:
+                    self._close_mooncake()
                     engine.finalize()
                     raise
             self._engine = engine
+            self._options = dict(options)
             self._settings = settings
             if settings.cache_manager_mode:
                 self._cache_manager = CacheManager(self, self._engine, settings)
@@ -123,6 +130,7 @@ class LLMDataDist:
                 remote.close()
             self._remote_links.clear()
             self._comms.clear()
+            self._close_mooncake()
             if self._engine is not None:
                 self._engine.finalize()
             self._links.clear()
@@ -292,7 +300,13 @@ class LLMDataDist:
         for ip, port in addresses:
             try:
                 remote = RemoteLink(
-                    self._cluster_id, remote_id, int_to_ip(ip), port, self._transport, timeout
+                    self._cluster_id,
+                    remote_id,
+                    int_to_ip(ip),
+                    port,
+                    self._transport,
+                    timeout,
+                    self._cross_host_endpoint,
                 )
             except LLMException as error:
                 last_error = error
@@ -307,6 +321,32 @@ class LLMDataDist:
         if last_error is not None:
             _log.warning("link to cluster %d failed: %s", remote_id, last_error)
         return LLMStatusCode.LLM_LINK_FAILED
+
+    def _offered_endpoint(
+        self, engine: _core.Engine, ip: str, options: dict[str, str]
+    ) -> MooncakeEndpoint | None:
+        """The Mooncake endpoint a listener offers: with the extra installed (auto), or required
+        (transport mooncake: without the extra, init fails with a message naming it)."""
+        if self._transport == Transport.SHM:
+            return None
+        if self._transport == Transport.AUTO and not mooncake_available():
+            return None
+        self._mooncake = MooncakeEndpoint(engine, ip, mooncake_protocol(options))
+        return self._mooncake
+
+    def _cross_host_endpoint(self, local_ip: str) -> MooncakeEndpoint:
+        with self._lock:
+            if self._mooncake is None:
+                assert self._engine is not None
+                self._mooncake = MooncakeEndpoint(
+                    self._engine, local_ip, mooncake_protocol(self._options)
+                )
+            return self._mooncake
+
+    def _close_mooncake(self) -> None:
+        if self._mooncake is not None:
+            self._mooncake.close()
+            self._mooncake = None
 
     def _linked_peer(self, cluster_id: int) -> _core.Engine | RemoteLink:
         """The engine of the linked cluster `cluster_id` (this process), or the link to it (another

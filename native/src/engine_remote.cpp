@@ -26,7 +26,14 @@ namespace {
 
 }  // namespace
 
-PeerRegion::PeerRegion(int fd, std::size_t bytes) : bytes_(bytes) {
+PeerRegion::PeerRegion(std::uintptr_t remote_base, std::size_t bytes)
+    : base_(reinterpret_cast<std::byte*>(remote_base)), bytes_(bytes), mapped_(false) {
+    if (remote_base == 0 || bytes == 0 || remote_base > UINTPTR_MAX - bytes) {
+        throw_status(StatusCode::kParamInvalid, "a remote pool needs a base address and a size");
+    }
+}
+
+PeerRegion::PeerRegion(int fd, std::size_t bytes) : bytes_(bytes), mapped_(true) {
     if (fd < 0 || bytes == 0) {
         throw_status(StatusCode::kParamInvalid, "a peer pool needs a file descriptor and a size");
     }
@@ -37,7 +44,11 @@ PeerRegion::PeerRegion(int fd, std::size_t bytes) : bytes_(bytes) {
     base_ = static_cast<std::byte*>(mapping);
 }
 
-PeerRegion::~PeerRegion() { (void)::munmap(base_, bytes_); }
+PeerRegion::~PeerRegion() {
+    if (mapped_) {
+        (void)::munmap(base_, bytes_);
+    }
+}
 
 PeerCache make_peer_cache(std::shared_ptr<PeerRegion> region, uint32_t num_tensors, uint64_t tensor_bytes,
                           uint32_t batch_size, bool is_blocks, uint32_t batch_index,
@@ -77,17 +88,17 @@ PeerCache make_peer_cache(std::shared_ptr<PeerRegion> region, uint32_t num_tenso
 std::optional<SharedPool> Engine::shared_pool(Placement placement) const {
     std::lock_guard<std::mutex> lock(registry_.mutex());
     const MemoryPool* p = pool(placement);
-    if (finalized_flag_ || p == nullptr || p->region().fd < 0) {
+    if (finalized_flag_ || p == nullptr) {
         return std::nullopt;
     }
-    return SharedPool{p->region().fd, p->region().bytes};
+    return SharedPool{p->region().fd, p->region().bytes, reinterpret_cast<std::uintptr_t>(p->region().base)};
 }
 
 namespace {
 
 Lease lease_of(const SourceRef& ref, const MemoryPool* pool) {
-    if (pool == nullptr || pool->region().fd < 0) {
-        throw_status(StatusCode::kFeatureNotEnabled, "this cluster's pools are not shared with other processes");
+    if (pool == nullptr) {
+        throw_status(StatusCode::kFeatureNotEnabled, "this cluster's pool is gone");
     }
     Lease lease;
     lease.cache_id = ref.entry->id;

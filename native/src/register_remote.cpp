@@ -54,7 +54,33 @@ PeerCache read_peer_cache(const std::shared_ptr<PeerRegion>& region, py::handle 
                            read_u32(item(4), "batch_index"), offsets);
 }
 
+void require_mapped(const PeerRegion& region) {
+    if (!region.mapped()) {
+        throw py::value_error("a pool of another host is reached through a transfer engine, not copied from");
+    }
+}
+
 Deadline remaining(int64_t remaining_ms) { return Deadline(Deadline::Clock::now(), remaining_ms); }
+
+/// A plan whose copies a transfer engine runs: its pins keep the local cache's memory alive
+/// until release(). Spans are given as (local, remote, bytes).
+struct RemotePlan {
+    RemotePlan(CopyPlan p, std::vector<uint32_t> t, bool push) : plan(std::move(p)), tensors(std::move(t)), is_push(push) {}
+    CopyPlan plan;
+    std::vector<uint32_t> tensors;
+    bool is_push;
+
+    py::list span_list() const {
+        py::list out;
+        for (const CopySpan& span : plan.spans) {
+            const auto dst = reinterpret_cast<std::uintptr_t>(span.dst);
+            const auto src = reinterpret_cast<std::uintptr_t>(span.src);
+            out.append(is_push ? py::make_tuple(src, dst, span.bytes) : py::make_tuple(dst, src, span.bytes));
+        }
+        return out;
+    }
+    void release() { plan.pins.clear(); }
+};
 
 py::list to_list(const std::vector<uint32_t>& values) {
     py::list out;
@@ -78,18 +104,41 @@ void register_remote(py::module_& m, EngineClass& engine) {
         });
     py::class_<PeerRegion, std::shared_ptr<PeerRegion>>(m, "PeerRegion", "A peer's pool mapped into this process.")
         .def(py::init<int, std::size_t>(), py::arg("fd"), py::arg("bytes"))
-        .def_property_readonly("bytes", &PeerRegion::bytes);
+        .def_static(
+            "remote",
+            [](std::uintptr_t base, std::size_t bytes) { return std::make_shared<PeerRegion>(base, bytes); },
+            py::arg("base"), py::arg("bytes"), "A pool of another host: addresses for a transfer engine only.")
+        .def_property_readonly("bytes", &PeerRegion::bytes)
+        .def_property_readonly("mapped", &PeerRegion::mapped);
+    py::class_<RemotePlan, std::shared_ptr<RemotePlan>>(
+        m, "RemotePlan",
+        "The copies of a transfer with another host, for a transfer engine to run. Holding it pins the local "
+        "cache; `spans` are (local address, remote address, bytes).")
+        .def_property_readonly("spans", &RemotePlan::span_list)
+        .def_property_readonly("tensors", [](const RemotePlan& p) { return p.tensors; })
+        .def_property_readonly("total_bytes", [](const RemotePlan& p) { return p.plan.total_bytes; })
+        .def("release", &RemotePlan::release, "Drops the pin once the transfer engine is done.");
 
     engine.def(
         "shared_pool",
         [](const Engine& self, int64_t placement) -> py::object {
             const auto pool = self.shared_pool(placement == 0 ? Placement::kHost : Placement::kDevice);
-            if (!pool) {
+            if (!pool || pool->fd < 0) {
                 return py::none();
             }
             return py::make_tuple(pool->fd, pool->bytes);
         },
         py::arg("placement"), "(fd, bytes) of a shared pool, or None.");
+    engine.def(
+        "pool_region",
+        [](const Engine& self, int64_t placement) -> py::object {
+            const auto pool = self.shared_pool(placement == 0 ? Placement::kHost : Placement::kDevice);
+            if (!pool) {
+                return py::none();
+            }
+            return py::make_tuple(pool->base, pool->bytes);
+        },
+        py::arg("placement"), "(base address, bytes) of a pool, or None: what a transfer engine registers.");
     engine.def(
         "lease_source",
         [](Engine& self, int64_t kind, py::handle a, py::handle b, py::handle c, bool blocks) {
@@ -116,6 +165,7 @@ void register_remote(py::module_& m, EngineClass& engine) {
             if (key_kind < 0 || key_kind > 2) {
                 throw py::value_error("unknown key kind " + std::to_string(key_kind));
             }
+            require_mapped(*region);
             const PeerCache src = read_peer_cache(region, layout);
             TensorMapping mapping;
             mapping.src = read_tensor_indices(src_tensor_indices, "src_tensor_indices");
@@ -136,6 +186,7 @@ void register_remote(py::module_& m, EngineClass& engine) {
         [](Engine& self, const std::shared_ptr<PeerRegion>& region, py::handle layout, int64_t src_id,
            py::handle src_batch_index, py::handle src_tensor_indices, py::handle dst_tensor_indices,
            int64_t remaining_ms) {
+            require_mapped(*region);
             const PeerCache dst = read_peer_cache(region, layout);
             TensorMapping mapping;
             mapping.src = read_tensor_indices(src_tensor_indices, "src_tensor_indices");
@@ -148,6 +199,44 @@ void register_remote(py::module_& m, EngineClass& engine) {
         py::arg("region"), py::arg("layout"), py::arg("src_id"), py::arg("src_batch_index"),
         py::arg("src_tensor_indices"), py::arg("dst_tensor_indices"), py::arg("remaining_ms"),
         "Copies a local batch slice into a peer's leased cache; returns the destination tensors written.");
+    engine.def(
+        "plan_pull_remote",
+        [](Engine& self, const std::shared_ptr<PeerRegion>& region, py::handle layout, int64_t key_kind,
+           int64_t dst_id, py::handle batch_index, py::handle size, py::handle src_blocks, py::handle dst_blocks,
+           bool blocks, py::handle src_tensor_indices, py::handle dst_tensor_indices, int64_t remaining_ms) {
+            if (key_kind < 0 || key_kind > 2) {
+                throw py::value_error("unknown key kind " + std::to_string(key_kind));
+            }
+            const PeerCache src = read_peer_cache(region, layout);
+            TensorMapping mapping;
+            mapping.src = read_tensor_indices(src_tensor_indices, "src_tensor_indices");
+            mapping.dst = read_tensor_indices(dst_tensor_indices, "dst_tensor_indices");
+            auto [plan, taken] = self.plan_pull_from_peer(
+                src, static_cast<RemoteKey::Kind>(key_kind), dst_id, read_u32(batch_index, "batch_index"),
+                read_int64(size, "size"), read_index_list(src_blocks, "src_blocks"),
+                read_index_list(dst_blocks, "dst_blocks"), blocks, mapping, remaining(remaining_ms));
+            return std::make_shared<RemotePlan>(std::move(plan), std::move(taken), false);
+        },
+        py::arg("region"), py::arg("layout"), py::arg("key_kind"), py::arg("dst_id"), py::arg("batch_index"),
+        py::arg("size"), py::arg("src_blocks"), py::arg("dst_blocks"), py::arg("blocks"),
+        py::arg("src_tensor_indices"), py::arg("dst_tensor_indices"), py::arg("remaining_ms"),
+        "Plans a pull from a cache of another host (spans for a transfer engine's read); runs nothing.");
+    engine.def(
+        "plan_push_remote",
+        [](Engine& self, const std::shared_ptr<PeerRegion>& region, py::handle layout, int64_t src_id,
+           py::handle src_batch_index, py::handle src_tensor_indices, py::handle dst_tensor_indices,
+           int64_t remaining_ms) {
+            const PeerCache dst = read_peer_cache(region, layout);
+            TensorMapping mapping;
+            mapping.src = read_tensor_indices(src_tensor_indices, "src_tensor_indices");
+            mapping.dst = read_tensor_indices(dst_tensor_indices, "dst_tensor_indices");
+            auto [plan, written] = self.plan_push_to_peer(dst, src_id, read_u32(src_batch_index, "src_batch_index"),
+                                                          mapping, remaining(remaining_ms));
+            return std::make_shared<RemotePlan>(std::move(plan), std::move(written), true);
+        },
+        py::arg("region"), py::arg("layout"), py::arg("src_id"), py::arg("src_batch_index"),
+        py::arg("src_tensor_indices"), py::arg("dst_tensor_indices"), py::arg("remaining_ms"),
+        "Plans a push into a cache of another host (spans for a transfer engine's write); runs nothing.");
 }
 
 }  // namespace llm_datadist_ref

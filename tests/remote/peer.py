@@ -38,7 +38,13 @@ class Peer:
         return self.dd.cache_manager
 
     def init(
-        self, role: str, cluster_id: int, listen: str | None, timeout: int, remote: bool
+        self,
+        role: str,
+        cluster_id: int,
+        listen: str | None,
+        timeout: int,
+        remote: bool,
+        transport: str = "auto",
     ) -> None:
         config = ld.LLMConfig(device_id=0, enable_cache_manager=True, sync_kv_timeout=timeout)
         config.mem_pool_cfg = POOL
@@ -46,15 +52,17 @@ class Peer:
         if listen:
             config.listen_ip_info = listen
         options = config.generate_options()
-        options["llm_datadist_ref.transport"] = "auto"
+        options["llm_datadist_ref.transport"] = transport
         self.dd = ld.LLMDataDist(ld.LLMRole[role], cluster_id)
         self.dd.init(options)
 
-    def link(self, cluster_id: int, port: int, timeout: int = 3000) -> list[int]:
+    def link(
+        self, cluster_id: int, port: int, timeout: int = 3000, ip: str = "127.0.0.1"
+    ) -> list[int]:
         assert self.dd is not None
         cluster = ld.LLMClusterInfo()
         cluster.remote_cluster_id = cluster_id
-        cluster.append_remote_ip_info("127.0.0.1", port)
+        cluster.append_remote_ip_info(ip, port)
         status, per_cluster = self.dd.link_clusters([cluster], timeout)
         return [int(status), *map(int, per_cluster)]
 
@@ -122,6 +130,7 @@ class Peer:
         listener = self.dd._listener
         return {
             "caches": testing.live_cache_ids(self.dd),
+            "keys": testing.bound_key_count(self.dd),
             "used_pages": getattr(
                 testing.pool_usage(self.dd, ld.Placement.DEVICE), "used_pages", None
             ),

@@ -27,10 +27,11 @@ def free_port() -> int:
 class PeerProcess:
     """One peer.py process; `call` sends a command and returns its reply."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, prefix: tuple[str, ...] = ()) -> None:
         environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        environment.setdefault("GLOG_minloglevel", "2")  # Mooncake's INFO lines
         self.process = subprocess.Popen(
-            [sys.executable, str(PEER_SCRIPT)],
+            [*prefix, sys.executable, str(PEER_SCRIPT)],
             cwd=workdir,  # any directory: the package comes from the environment, not the checkout
             env=environment,
             stdin=subprocess.PIPE,
@@ -100,35 +101,39 @@ class Peers:
         self.workdir = workdir
         self.started: list[PeerProcess] = []
 
-    def start(self) -> PeerProcess:
-        peer = PeerProcess(self.workdir)
+    def start(self, prefix: tuple[str, ...] = ()) -> PeerProcess:
+        """A peer process; `prefix` runs it through another command (``ip netns exec NS``)."""
+        peer = PeerProcess(self.workdir, prefix)
         self.started.append(peer)
         return peer
 
     def prompt(
-        self, cluster_id: int, port: int, timeout: int = 1000, remote: bool = False
+        self,
+        cluster_id: int,
+        port: int,
+        timeout: int = 1000,
+        remote: bool = False,
+        transport: str = "auto",
+        ip: str = "127.0.0.1",
+        prefix: tuple[str, ...] = (),
     ) -> PeerProcess:
-        peer = self.start()
-        peer.call(
-            "init",
-            role="PROMPT",
-            cluster_id=cluster_id,
-            listen=f"127.0.0.1:{port}",
-            timeout=timeout,
-            remote=remote,
-        )
+        peer = self.start(prefix)
+        listen = f"{ip}:{port}"
+        peer.call("init", role="PROMPT", cluster_id=cluster_id, listen=listen, timeout=timeout,
+                  remote=remote, transport=transport)  # fmt: skip
         return peer
 
-    def decoder(self, cluster_id: int, timeout: int = 1000, remote: bool = False) -> PeerProcess:
-        peer = self.start()
-        peer.call(
-            "init",
-            role="DECODER",
-            cluster_id=cluster_id,
-            listen=None,
-            timeout=timeout,
-            remote=remote,
-        )
+    def decoder(
+        self,
+        cluster_id: int,
+        timeout: int = 1000,
+        remote: bool = False,
+        transport: str = "auto",
+        prefix: tuple[str, ...] = (),
+    ) -> PeerProcess:
+        peer = self.start(prefix)
+        peer.call("init", role="DECODER", cluster_id=cluster_id, listen=None, timeout=timeout,
+                  remote=remote, transport=transport)  # fmt: skip
         return peer
 
     def close(self) -> None:

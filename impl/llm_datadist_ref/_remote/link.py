@@ -11,6 +11,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import zmq
@@ -19,6 +20,7 @@ from .. import _core
 from .._status import LLMException, LLMStatusCode, code_to_status
 from . import fdpass, wire
 from .hostid import boot_id
+from .mooncake import MooncakeEndpoint, mooncake_available
 from .transport import MOONCAKE_EXTRA, Transport
 
 __all__ = ["RemoteLink"]
@@ -51,7 +53,10 @@ class RemoteLink:
         port: int,
         transport: Transport,
         timeout_ms: int,
+        cross_host: Callable[[str], MooncakeEndpoint] | None = None,
     ) -> None:
+        """`cross_host(local_ip)` gives this engine's Mooncake endpoint, for a listener on
+        another host (or when the transport is forced to mooncake)."""
         self.remote_cluster_id = remote_cluster_id
         self.endpoint = f"{ip}:{port}"
         self._lock = threading.Lock()
@@ -63,14 +68,18 @@ class RemoteLink:
         self._dealer.setsockopt(zmq.MAXMSGSIZE, wire.MAX_MESSAGE_BYTES)
         self._regions: dict[int, _core.PeerRegion] = {}
         self._conn: socket.socket | None = None
+        self._mooncake: tuple[MooncakeEndpoint, str] | None = None
+        self._cross_host = cross_host
         try:
             self._dealer.connect(f"tcp://{ip}:{port}")
-            self._open(local_cluster_id, transport, _Deadline(timeout_ms))
+            self._open(local_cluster_id, transport, _Deadline(timeout_ms), ip)
         except BaseException:
             self.close(notify=False)
             raise
 
-    def _open(self, local_cluster_id: int, transport: Transport, deadline: _Deadline) -> None:
+    def _open(
+        self, local_cluster_id: int, transport: Transport, deadline: _Deadline, ip: str
+    ) -> None:
         hello = self.request(
             {"op": "hello", "cluster_id": self.remote_cluster_id, "from": local_cluster_id},
             deadline,
@@ -86,12 +95,36 @@ class RemoteLink:
                 f"cluster {self.remote_cluster_id} at {self.endpoint} does not share memory with this "
                 "process (another host, or no pools); llm_datadist_ref.transport=shm needs one host",
             )
-        raise _fail(
-            LLMStatusCode.LLM_LINK_FAILED,
-            f"cluster {self.remote_cluster_id} at {self.endpoint} is on another host (or "
-            f"llm_datadist_ref.transport=mooncake was asked for): the cross-host transport needs the "
-            f"Mooncake Transfer Engine extra ({MOONCAKE_EXTRA}), which this build does not drive yet",
-        )
+        self._open_cross_host(hello.get("mooncake"), ip)
+
+    def _open_cross_host(self, offer: object, ip: str) -> None:
+        """Reads the listener's Mooncake offer and readies this side's endpoint."""
+        if self._cross_host is None or not mooncake_available():
+            raise _fail(
+                LLMStatusCode.LLM_LINK_FAILED,
+                f"cluster {self.remote_cluster_id} at {self.endpoint} is on another host (or "
+                "llm_datadist_ref.transport=mooncake was asked for): the cross-host transport needs "
+                f"the Mooncake Transfer Engine extra ({MOONCAKE_EXTRA}; Debian libibverbs1)",
+            )
+        try:
+            if not isinstance(offer, dict):
+                raise wire.MalformedMessage("no Mooncake endpoint offered")
+            session = wire.field(offer, "session", str)
+            for entry in wire.field(offer, "pools", list):
+                if not (
+                    isinstance(entry, list)
+                    and len(entry) == 3
+                    and all(type(v) is int for v in entry)
+                ):
+                    raise wire.MalformedMessage("pools are [placement, base, bytes]")
+                self._regions[entry[0]] = _core.PeerRegion.remote(entry[1], entry[2])
+        except (wire.MalformedMessage, LLMException, ValueError) as error:
+            raise _fail(
+                LLMStatusCode.LLM_LINK_FAILED,
+                f"cluster {self.remote_cluster_id} at {self.endpoint} offers no cross-host transport "
+                f"(the listener lacks the extra {MOONCAKE_EXTRA}?): {error}",
+            ) from None
+        self._mooncake = (self._cross_host(_local_ip_towards(ip)), session)
 
     def _map_pools(self, path: str, deadline: _Deadline) -> None:
         routing_id = self._routing_id
@@ -212,6 +245,9 @@ class RemoteLink:
             deadline,
         )
         number, region, layout = self._leased(reply)
+        if self._mooncake is not None:
+            self._pull_cross_host(engine, number, region, layout, kind, blocks, dst, deadline)
+            return
         try:
             taken = engine.pull_from_peer(
                 region,
@@ -246,6 +282,9 @@ class RemoteLink:
             deadline,
         )
         number, region, layout = self._leased(reply)
+        if self._mooncake is not None:
+            self._push_cross_host(engine, number, region, layout, src, deadline)
+            return
         try:
             written = engine.push_to_peer(
                 region,
@@ -261,8 +300,76 @@ class RemoteLink:
             raise
         self.request({"op": "commit", "lease": number, "tensors": written}, deadline)
 
+    def _pull_cross_host(
+        self,
+        engine: _core.Engine,
+        number: int,
+        region: _core.PeerRegion,
+        layout: _core.PeerLayout,
+        kind: int,
+        blocks: bool,
+        dst: dict[str, Any],
+        deadline: _Deadline,
+    ) -> None:
+        assert self._mooncake is not None
+        endpoint, session = self._mooncake
+        try:
+            plan = engine.plan_pull_remote(
+                region,
+                layout,
+                kind,
+                dst["dst_id"],
+                dst["batch_index"],
+                dst["size"],
+                dst["src_blocks"],
+                dst["dst_blocks"],
+                blocks,
+                dst["src_tensors"],
+                dst["dst_tensors"],
+                deadline.remaining_ms(),
+            )
+            endpoint.read(session, plan, deadline.remaining_ms())
+        except BaseException:
+            self._release(number)
+            raise
+        self.request({"op": "commit", "lease": number, "tensors": plan.tensors}, deadline)
+
+    def _push_cross_host(
+        self,
+        engine: _core.Engine,
+        number: int,
+        region: _core.PeerRegion,
+        layout: _core.PeerLayout,
+        src: dict[str, Any],
+        deadline: _Deadline,
+    ) -> None:
+        assert self._mooncake is not None
+        endpoint, session = self._mooncake
+        try:
+            plan = engine.plan_push_remote(
+                region,
+                layout,
+                src["src_id"],
+                src["src_batch_index"],
+                src["src_tensors"],
+                src["dst_tensors"],
+                deadline.remaining_ms(),
+            )
+            endpoint.write(session, plan, deadline.remaining_ms())
+        except BaseException:
+            self._release(number)
+            raise
+        self.request({"op": "commit", "lease": number, "tensors": plan.tensors}, deadline)
+
     def ping(self, timeout_ms: int) -> None:
         self.request({"op": "ping"}, _Deadline(timeout_ms))
+
+
+def _local_ip_towards(ip: str) -> str:
+    """This host's address on the route to `ip` (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((ip, 9))
+        return str(probe.getsockname()[0])
 
 
 def _local_delay(operation: str) -> None:

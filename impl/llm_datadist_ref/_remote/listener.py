@@ -28,6 +28,7 @@ from .. import _core
 from .._status import LLMException, LLMStatusCode
 from . import fdpass, wire
 from .hostid import boot_id
+from .mooncake import MooncakeEndpoint
 
 __all__ = ["Listener"]
 
@@ -57,8 +58,16 @@ class _Refusal(Exception):
 class Listener:
     """Serves `engine` (cluster `cluster_id`) at tcp://ip:port until close()."""
 
-    def __init__(self, engine: _core.Engine, cluster_id: int, ip: str, port: int) -> None:
+    def __init__(
+        self,
+        engine: _core.Engine,
+        cluster_id: int,
+        ip: str,
+        port: int,
+        mooncake: MooncakeEndpoint | None = None,
+    ) -> None:
         self._engine = engine
+        self._mooncake = mooncake
         self._cluster_id = cluster_id
         self._endpoint = f"tcp://{ip}:{port}"
         self._router: zmq.Socket[bytes] = zmq.Context.instance().socket(zmq.ROUTER)
@@ -186,7 +195,16 @@ class Listener:
             )
         self._drop(routing_id, "it linked again")
         self._sessions[routing_id] = _Session(peer)
-        return {"cluster_id": self._cluster_id, "boot": boot_id(), "shm": self._unix_path}
+        mooncake = None
+        if self._mooncake is not None:
+            pools = [[p, base, size] for p, (base, size) in self._mooncake.pools.items()]
+            mooncake = {"session": self._mooncake.session, "pools": pools}
+        return {
+            "cluster_id": self._cluster_id,
+            "boot": boot_id(),
+            "shm": self._unix_path,
+            "mooncake": mooncake,
+        }
 
     def _bye(self, routing_id: bytes, _request: dict[str, Any]) -> dict[str, Any]:
         self._drop(routing_id, "it unlinked")

@@ -92,10 +92,12 @@ struct TensorMapping {
 struct Lease;
 struct PeerCache;
 
-/// A pool's shareable memory: a peer process maps `fd` to see the pool's `bytes` from its base.
+/// A pool's memory: a peer process on this host maps `fd` (when >= 0) to see its `bytes`; a
+/// transfer engine across hosts registers [base, base + bytes).
 struct SharedPool {
     int fd = -1;
     std::size_t bytes = 0;
+    std::uintptr_t base = 0;
 };
 
 class Engine {
@@ -138,7 +140,7 @@ class Engine {
     // Transfers with an engine in another process (engine_remote.cpp). The serving engine leases
     // what a key names (the lease pins its memory) and commits the lease once the peer's copy is
     // done; the peer copies between its own cache and its mapping of the serving engine's pool.
-    std::optional<SharedPool> shared_pool(Placement placement) const;
+    std::optional<SharedPool> shared_pool(Placement placement) const;  ///< any configured pool
     Lease lease_source(const RemoteKey& key, bool blocks);
     Lease lease_push_target(int64_t cache_id, uint32_t batch_index);
     /// Releases the key a lease names once `tensors` have been transferred; a no-op when the key

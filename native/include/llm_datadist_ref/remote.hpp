@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <optional>
 #include <vector>
 
@@ -28,16 +29,21 @@ class PeerRegion {
   public:
     /// Maps `bytes` of `fd`; the mapping outlives the fd, which the caller closes. Throws CoreError.
     PeerRegion(int fd, std::size_t bytes);
+    /// A pool of another host, at `remote_base` in that host's address space: never mapped here,
+    /// so its addresses are handed to a transfer engine and never dereferenced in this process.
+    PeerRegion(std::uintptr_t remote_base, std::size_t bytes);
     ~PeerRegion();
     PeerRegion(const PeerRegion&) = delete;
     PeerRegion& operator=(const PeerRegion&) = delete;
 
     std::byte* base() const noexcept { return base_; }
     std::size_t bytes() const noexcept { return bytes_; }
+    bool mapped() const noexcept { return mapped_; }
 
   private:
     std::byte* base_ = nullptr;
     std::size_t bytes_ = 0;
+    bool mapped_ = true;
 };
 
 /// A cache of a peer as its lease describes it, with its tensors located in this process's
