@@ -1,8 +1,10 @@
 """pytest plugin of the conformance suite (registered through the pytest11 entry point).
 
-It is inert in other test runs: options are registered, but profiles, the
-journal, expectations and result collection only act when ``--datadist-product``
-is given (the CLI always gives it) or the suite's own tests are collected.
+It is inert in other test runs (installing the package must not change a
+project's pytest runs): its options are registered, but nothing else happens -
+no spec loading, no target import, no faulthandler timeouts, no output - unless
+one of its options is given (the runner always gives them) or the test is one of
+the suite's own (``pytest --pyargs datadist_conformance.suite``).
 
 Per test it records the outcome words of the suite (pass, fail, error,
 expected-fail, untestable, not-applicable), the clause IDs, the failure's
@@ -57,6 +59,22 @@ for _name, _settings in PROFILES.items():
     settings.register_profile(f"datadist-{_name}", _settings, **_COMMON)
 
 _STATE_KEY = pytest.StashKey["_PluginState"]()
+
+#: The suite's test modules: their tests are the plugin's even when no option names it.
+SUITE_DIR = Path(__file__).resolve().parent / "suite"
+
+#: Options that ask for the suite (the others only tune it, and have defaults).
+_REQUESTING_OPTIONS = (
+    "--datadist-impl",
+    "--datadist-adapter",
+    "--datadist-product",
+    "--datadist-expectations",
+    "--datadist-results",
+    "--datadist-journal",
+    "--datadist-only",
+    "--datadist-collect",
+    "--datadist-exclude",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -121,6 +139,7 @@ class _PluginState:
         self.results: dict[str, TestResult] = {}
         self.current: list[str] = [""]
         self.seed = int(config.getoption("--hypothesis-seed", default=None) or 0)
+        self.requested = any(option(name) is not None for name in _REQUESTING_OPTIONS)
         self._context: SuiteContext | None = None
 
     def context(self) -> SuiteContext:
@@ -158,8 +177,6 @@ def _state(config: pytest.Config) -> _PluginState:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "clause(*ids): the spec clause IDs a test checks")
-    config.addinivalue_line("markers", "family(name): the test family, for reports")
     state = _PluginState(config)
     config.stash[_STATE_KEY] = state
     if config.getoption("--datadist-product"):
@@ -185,8 +202,15 @@ def _family(item: pytest.Item) -> str:
     return str(mark.args[0]) if mark else "surface"
 
 
+def _ours(item: pytest.Item) -> bool:
+    """Whether the plugin acts on ``item``: the suite was asked for, or it is a suite test."""
+    return _state(item.config).requested or Path(item.path).resolve().is_relative_to(SUITE_DIR)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = _state(config)
+    if not state.requested:
+        return  # selection, expectations and the journal all come from options
     if state.only is not None:
         unknown = sorted(state.only - {_test_name(item) for item in items})
         if unknown:
@@ -225,6 +249,8 @@ def _selected(state: _PluginState, name: str) -> bool:
 def pytest_runtest_protocol(
     item: pytest.Item, nextitem: pytest.Item | None
 ) -> Generator[None, object, object]:
+    if not _ours(item):
+        return (yield)
     state = _state(item.config)
     state.current[0] = item.nodeid
     state.log(f"start {_test_name(item)} {_family(item)} {','.join(_clauses(item)) or '-'}")
@@ -245,6 +271,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, Any]:
     report = yield
+    if not _ours(item):
+        return report
     state = _state(item.config)
     if report.when == "setup":
         state.results[item.nodeid] = TestResult(
