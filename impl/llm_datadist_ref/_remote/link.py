@@ -69,6 +69,8 @@ class RemoteLink:
         self._regions: dict[int, _core.PeerRegion] = {}
         self._conn: socket.socket | None = None
         self._mooncake: tuple[MooncakeEndpoint, str] | None = None
+        # Across hosts: where the listener's pools lie in its address space (diagnostics).
+        self.remote_pool_bases: dict[int, int] = {}
         self._cross_host = cross_host
         try:
             self._dealer.connect(f"tcp://{ip}:{port}")
@@ -118,6 +120,7 @@ class RemoteLink:
                 ):
                     raise wire.MalformedMessage("pools are [placement, base, bytes]")
                 self._regions[entry[0]] = _core.PeerRegion.remote(entry[1], entry[2])
+                self.remote_pool_bases[entry[0]] = entry[1]
         except (wire.MalformedMessage, LLMException, ValueError) as error:
             raise _fail(
                 LLMStatusCode.LLM_LINK_FAILED,
