@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +15,15 @@ EXAMPLE = ROOT / "examples" / "two_process_prompt_decoder.py"
 
 
 def run(script: Path, *arguments: str, cwd: Path) -> str:
+    """Runs a script as a user would: default transport (tests/conftest.py sets in-process)."""
+    environment = {k: v for k, v in os.environ.items() if k != "LLM_DATADIST_REF_TRANSPORT"}
     result = subprocess.run(
         [sys.executable, str(script), *arguments],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=cwd,
+        env=environment,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
