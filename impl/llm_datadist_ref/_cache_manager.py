@@ -44,8 +44,13 @@ def _require_cache(name: str, value: object) -> Cache:
     return value
 
 
-def _layer_tensor_indices(name: str, layer_range: object, tensors_per_layer: int) -> list[int]:
-    """Tensor indices of a layer range (layer i = tensors [i*n, (i+1)*n)); [] for None."""
+def _layer_tensor_indices(
+    name: str, layer_range: object, tensors_per_layer: int, limit: int
+) -> list[int]:
+    """Tensor indices of a layer range (layer i = tensors [i*n, (i+1)*n)); [] for None.
+
+    `limit` is the most tensors a valid call can name (the local cache's num_tensors): a longer
+    range is refused before any list is built, so one argument cannot cost unbounded memory."""
     if layer_range is None:
         return []
     if not isinstance(layer_range, range):
@@ -56,6 +61,11 @@ def _layer_tensor_indices(name: str, layer_range: object, tensors_per_layer: int
         f"check 0 <= range.start < range.stop failed, {name} = {layer_range}",
     )
     check_uint32(name, layer_range.stop - 1)
+    if len(layer_range) * tensors_per_layer > limit:
+        raise LLMParamValueError(
+            f"{name} = {layer_range} names {len(layer_range) * tensors_per_layer} tensors "
+            f"({tensors_per_layer} per layer), more than the cache's {limit}"
+        )
     start = layer_range.start * tensors_per_layer
     return list(range(start, start + len(layer_range) * tensors_per_layer))
 
@@ -183,7 +193,9 @@ class CacheManager:
         geometry = cache_desc._geometry or cache_desc._allocation_geometry()
         # The core raises LLMException(PARAM_INVALID) when the placement has no pool.
         cache_id, addresses = engine.allocate(*geometry, False, packed, None)
-        return Cache(cache_id, cache_desc, addresses, self, False, False)
+        cache = Cache(cache_id, cache_desc, addresses, self, False, False)
+        cache._geometry = geometry
+        return cache
 
     def deallocate_cache(self, cache: Cache) -> None:
         """Releases the cache_id reference; the memory goes once every key is released too.
@@ -196,10 +208,9 @@ class CacheManager:
         raise_if_false(
             not cache._is_blocks_cache, "param check failed, cache can not be blocks cache."
         )
-        if cache._cache_manager is self:
+        if cache._cache_manager is self:  # another engine's cache stays untouched, handle included
             engine.deallocate(cache._cache_id, False)
-        cache._tensor_addrs = []
-        cache._valid = False
+            cache._forget()
 
     def remove_cache_key(self, cache_key: CacheKey) -> None:
         """Releases the reference of one key: the cache can no longer be pulled by it.
@@ -228,7 +239,9 @@ class CacheManager:
             model_id = check_uint64("blocks_cache_key.model_id", blocks_cache_key.model_id)
         geometry = cache_desc._geometry or cache_desc._allocation_geometry()
         cache_id, addresses = engine.allocate(*geometry, True, (), model_id)
-        return Cache(cache_id, cache_desc, addresses, self, False, True)
+        cache = Cache(cache_id, cache_desc, addresses, self, False, True)
+        cache._geometry = geometry
+        return cache
 
     def deallocate_blocks_cache(self, cache: Cache) -> None:
         """Frees a blocks cache at once. A cache that does not exist is a no-op."""
@@ -238,10 +251,9 @@ class CacheManager:
         if not isinstance(cache, Cache):
             _type_error("cache", "'Cache'", cache)
         raise_if_false(cache._is_blocks_cache, "param check failed, cache should be blocks cache.")
-        if cache._cache_manager is self:
+        if cache._cache_manager is self:  # another engine's cache stays untouched, handle included
             engine.deallocate(cache._cache_id, True)
-        cache._tensor_addrs = []
-        cache._valid = False
+            cache._forget()
 
     # -- copies --------------------------------------------------------------------------------
 
@@ -330,10 +342,12 @@ class CacheManager:
         _require_cache("dst_cache", dst_cache)
         if not isinstance(src_to_dst, dict):
             _type_error("src_to_dst", "'dict'", src_to_dst)
-        src_desc, dst_desc = src_cache._cache_desc, dst_cache._cache_desc
         if not (src_cache._is_blocks_cache and dst_cache._is_blocks_cache):
             raise LLMParamValueError("param check failed, swap_blocks takes blocks caches only")
-        placements = (src_desc.placement, dst_desc.placement)
+        # The layouts fixed when the caches were made, never the (mutable) descs as they are now.
+        src_placement, src_tensors, src_bytes, src_batch = src_cache._layout()
+        dst_placement, dst_tensors, dst_bytes, dst_batch = dst_cache._layout()
+        placements = (Placement(src_placement), Placement(dst_placement))
         if placements not in (
             (Placement.HOST, Placement.DEVICE),
             (Placement.DEVICE, Placement.HOST),
@@ -341,12 +355,12 @@ class CacheManager:
             raise LLMParamValueError(
                 f"swap src placement {placements[0]} to {placements[1]} is not supported"
             )
-        if src_desc.num_tensors != dst_desc.num_tensors:
+        if src_tensors != dst_tensors:
             raise LLMParamValueError(
-                f"src num_tensors:{src_desc.num_tensors} and dst num_tensors:{dst_desc.num_tensors} must be equal"
+                f"src num_tensors:{src_tensors} and dst num_tensors:{dst_tensors} must be equal"
             )
-        src_block = src_desc.size // src_desc.batch_size
-        dst_block = dst_desc.size // dst_desc.batch_size
+        src_block = src_bytes // src_batch
+        dst_block = dst_bytes // dst_batch
         if src_block != dst_block:
             raise LLMParamValueError(
                 f"src block size:{src_block} and dst block size:{dst_block} must be equal"
@@ -366,8 +380,8 @@ class CacheManager:
             )
         if not cache._tensor_addrs:
             raise LLMParamValueError(f"{role} cpu cache has no tensors")
-        desc = cache._cache_desc
-        return -1, cache._tensor_addrs, desc.size, desc.batch_size
+        _, _, tensor_bytes, batch_size = cache._layout()
+        return -1, cache._tensor_addrs, tensor_bytes, batch_size
 
     # -- transfers between clusters -------------------------------------------------------------
 
@@ -397,11 +411,12 @@ class CacheManager:
         per_layer = _tensors_per_layer(
             kwargs.get("tensor_num_per_layer", _TENSORS_PER_LAYER), "pull_cache"
         )
+        limit = cache._layout()[1]
         src_tensors = _layer_tensor_indices(
-            "src_layer_range", kwargs.get("src_layer_range"), per_layer
+            "src_layer_range", kwargs.get("src_layer_range"), per_layer, limit
         )
         dst_tensors = _layer_tensor_indices(
-            "dst_layer_range", kwargs.get("dst_layer_range"), per_layer
+            "dst_layer_range", kwargs.get("dst_layer_range"), per_layer, limit
         )
         raise_if_false(
             not cache._is_blocks_cache, "param check failed, cache can not be blocks cache."
@@ -450,11 +465,12 @@ class CacheManager:
         per_layer = _tensors_per_layer(
             kwargs.get("tensor_num_per_layer", _TENSORS_PER_LAYER), "pull_blocks"
         )
+        limit = dst_cache._layout()[1]
         src_tensors = _layer_tensor_indices(
-            "src_layer_range", kwargs.get("src_layer_range"), per_layer
+            "src_layer_range", kwargs.get("src_layer_range"), per_layer, limit
         )
         dst_tensors = _layer_tensor_indices(
-            "dst_layer_range", kwargs.get("dst_layer_range"), per_layer
+            "dst_layer_range", kwargs.get("dst_layer_range"), per_layer, limit
         )
         if isinstance(src_cache_key, BlocksCacheKey):
             if not src:
@@ -505,12 +521,13 @@ class CacheManager:
             not src_cache._is_blocks_cache, "param check failed, cache can not be blocks cache."
         )
         per_layer = _tensors_per_layer(tensor_num_per_layer, "push_cache")
+        limit = src_cache._layout()[1]
         if src_layer_range is not None or dst_layer_range is not None:
-            default = range(0, src_cache._cache_desc.num_tensors // per_layer)
+            default = range(0, limit // per_layer)
             src_layer_range = default if src_layer_range is None else src_layer_range
             dst_layer_range = default if dst_layer_range is None else dst_layer_range
-        src_tensors = _layer_tensor_indices("src_layer_range", src_layer_range, per_layer)
-        dst_tensors = _layer_tensor_indices("dst_layer_range", dst_layer_range, per_layer)
+        src_tensors = _layer_tensor_indices("src_layer_range", src_layer_range, per_layer, limit)
+        dst_tensors = _layer_tensor_indices("dst_layer_range", dst_layer_range, per_layer, limit)
         raise_if_false(
             len(src_tensors) == len(dst_tensors),
             "src_layer_range size should be equal to size of dst_layer_range size.",

@@ -406,7 +406,12 @@ class Cache:
     """A cache handed out by a CacheManager (or made with `create_cpu_cache`); not built by users.
 
     `tensor_addrs` are host addresses of the tensors (device memory is host RAM here); they become
-    `[]` once the cache is deallocated.
+    `[]` once the cache is deallocated, or once the LLMDataDist that allocated it is finalized, so
+    a stale handle can never lead a write into memory that is unmapped or reused.
+
+    The cache's layout (`_geometry`: placement, num_tensors, tensor bytes, batch size) is fixed
+    when the cache is made: `cache_desc` stays the caller's live object, and a later
+    `update_dim` on it changes nothing about the cache.
     """
 
     __slots__ = (
@@ -414,6 +419,7 @@ class Cache:
         "_cache_desc",
         "_cache_id",
         "_cache_manager",
+        "_geometry",
         "_is_blocks_cache",
         "_is_registered",
         "_tensor_addrs",
@@ -439,6 +445,8 @@ class Cache:
         self._is_blocks_cache = is_blocks_cache
         self._valid = True
         self._buffers: tuple[object, ...] = ()
+        # Layout as checked at creation; an allocating CacheManager passes what it allocated.
+        self._geometry: tuple[int, int, int, int] | None = None
 
     @property
     def cache_id(self) -> int:
@@ -450,7 +458,22 @@ class Cache:
 
     @property
     def tensor_addrs(self) -> list[int]:
+        manager = self._cache_manager
+        if manager is not None and not manager._initialized and self._tensor_addrs:
+            self._forget()  # its LLMDataDist was finalized: the pool is gone
         return self._tensor_addrs
+
+    def _forget(self) -> None:
+        """Drops the addresses of a cache whose memory is no longer this handle's to use."""
+        self._tensor_addrs = []
+        self._valid = False
+
+    def _layout(self) -> tuple[int, int, int, int]:
+        """(placement, num_tensors, tensor_bytes, batch_size) as fixed at creation."""
+        geometry = self._geometry
+        if geometry is None:  # a Cache built by hand: validate its desc once, then keep that
+            geometry = self._geometry = self._cache_desc._allocation_geometry()
+        return geometry
 
     @property
     def is_blocks_cache(self) -> bool:
@@ -461,9 +484,11 @@ class Cache:
         """A HOST blocks cache over caller memory, for swap_blocks.
 
         `addrs` holds one entry per tensor: an int address, or (a convenience of this reference) a
-        writable C-contiguous numpy array of at least `cache_desc.size` bytes, which the Cache keeps
-        alive. Memory given by address is trusted: it must stay valid and hold `cache_desc.size`
-        bytes per tensor.
+        writable C-contiguous numpy array of at least `cache_desc.size` bytes and a dtype without
+        Python objects, which the Cache keeps alive. Memory given by address is trusted: it must
+        stay valid and hold `cache_desc.size` bytes per tensor (see impl/README.md, "Trust
+        boundary"). The layout is taken from `cache_desc` now, once: a later `update_dim` on the
+        desc does not change the cache.
         """
         if cache_desc is None or addrs is None:
             raise AttributeError("create_cpu_cache: cache_desc and addrs can not be None")
@@ -474,6 +499,8 @@ class Cache:
             cache_desc.num_tensors == len(addrs),
             f"cache_desc num_tensors:{cache_desc.num_tensors} not equal addrs num:{len(addrs)}",
         )
+        geometry = cache_desc._allocation_geometry()  # shape checked as for an allocation
+        tensor_bytes = geometry[2]
         addresses: list[int] = []
         buffers: list[object] = []
         for item in addrs:
@@ -482,7 +509,7 @@ class Cache:
                     raise ValueError(f"addrs holds an invalid address {item}")
                 addresses.append(item)
             elif _is_ndarray(item):
-                addresses.append(_array_address(item, cache_desc.size))
+                addresses.append(_array_address(item, tensor_bytes))
                 buffers.append(item)
             else:
                 raise TypeError(
@@ -490,6 +517,7 @@ class Cache:
                 )
         cache = cls(-1, cache_desc, addresses, None, False, True)
         cache._buffers = tuple(buffers)
+        cache._geometry = geometry
         return cache
 
     def __str__(self) -> str:
@@ -506,6 +534,11 @@ def _is_ndarray(item: object) -> bool:
 
 
 def _array_address(array: Any, needed_bytes: int) -> int:
+    if array.dtype.hasobject:
+        # Raw bytes written over PyObject pointers would crash the interpreter.
+        raise TypeError(
+            f"a numpy tensor of a cpu cache can not hold Python objects ({array.dtype})"
+        )
     flags = array.flags
     if not flags["C_CONTIGUOUS"] or not flags["WRITEABLE"]:
         raise ValueError("a numpy tensor of a cpu cache must be C-contiguous and writeable")
