@@ -1,6 +1,10 @@
-// Fault injection for tests (per-operation delays) and probes of core decisions.
+// Fault injection for tests (per-operation delays), probes of core decisions, and the page
+// allocator on its own.
+#include <optional>
+#include <stdexcept>
 #include <string>
 
+#include "llm_datadist_ref/page_allocator.hpp"
 #include "llm_datadist_ref/pybind11.hpp"
 
 namespace llm_datadist_ref {
@@ -38,6 +42,41 @@ void register_testing(py::module_& m) {
         py::arg("copy_block_info"), py::arg("num_blocks"),
         "Whether copy_blocks may run these copies in any order (on several workers): the blocks must "
         "be in range, which this does not check.");
+    // The allocator of a pool, on its own: its integrity checks cannot be reached through an
+    // Engine (every storage releases its own runs exactly once), so they are tested here.
+    py::class_<PageAllocator>(m, "PageAllocator", "A pool's page allocator on its own, for tests.")
+        .def(py::init([](int64_t capacity) {
+                 if (capacity < 0 || capacity >= static_cast<int64_t>(UINT32_MAX)) {
+                     throw py::value_error("capacity out of range");
+                 }
+                 return std::make_unique<PageAllocator>(static_cast<uint32_t>(capacity));
+             }),
+             py::arg("capacity_pages"))
+        .def(
+            "allocate",
+            [](PageAllocator& self, uint32_t count) -> std::optional<uint32_t> { return self.allocate(count); },
+            py::arg("count"))
+        .def(
+            "release",
+            [](PageAllocator& self, uint32_t first, uint32_t count) {
+                try {
+                    self.release({first, count});
+                } catch (const std::logic_error& error) {
+                    throw py::value_error(error.what());
+                }
+            },
+            py::arg("first"), py::arg("count"), "ValueError, changing nothing, unless (first, count) is a live run.")
+        .def_property_readonly("free_pages", &PageAllocator::free_pages)
+        .def_property_readonly("capacity", &PageAllocator::capacity)
+        .def_property_readonly("live_runs", &PageAllocator::live_runs)
+        .def_property_readonly("free_run_count", &PageAllocator::free_run_count)
+        .def("free_runs", [](PageAllocator& self) {
+            py::list runs;
+            for (const Extent& run : self.free_runs()) {
+                runs.append(py::make_tuple(run.first, run.count));
+            }
+            return runs;
+        });
     m.def("operation_names", [] {
         py::list names;
         for (std::size_t i = 0; i < static_cast<std::size_t>(Operation::kCount); ++i) {

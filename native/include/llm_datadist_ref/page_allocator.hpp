@@ -1,10 +1,13 @@
 // Extent allocator over the page indices of one pool.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -21,38 +24,46 @@ struct Extent {
 /// operation scans the pool. In front of that index sit quick lists: a released run of up to
 /// kQuickMaxPages pages waits, uncoalesced, on the list for its length and is handed out again in
 /// O(1); the lists are folded back into the index (coalescing) before an allocation is refused.
-/// Handing out overlapping runs is impossible by construction: a run leaves the free structures
-/// before it is returned, and folding refuses a run that overlaps a free one.
+///
+/// Integrity: every run handed out is recorded until it is released, so a release that is not
+/// exactly one live run (twice, never allocated, a part of one) is refused at once, on every path,
+/// before anything changes. Every operation either completes or, if it throws (std::bad_alloc),
+/// leaves the allocator as it was.
 class PageAllocator {
   public:
     explicit PageAllocator(uint32_t capacity_pages);
 
     /// The first page of a fresh run of `count` (> 0) pages, or nothing when no free run is long enough.
     std::optional<uint32_t> allocate(uint32_t count);
-    /// Returns a run handed out by allocate(). Throws std::logic_error on a double or foreign release.
+    /// Returns a run handed out by allocate(). Throws std::logic_error, changing nothing, unless
+    /// `extent` is exactly a live run.
     void release(Extent extent);
 
     uint32_t capacity() const noexcept { return capacity_; }
     uint32_t free_pages() const noexcept { return free_pages_; }
+    std::size_t live_runs() const noexcept { return live_.size(); }
     std::size_t free_run_count() const noexcept { return by_start_.size() + quick_runs_; }
     /// Free runs of the index (quick lists folded in first).
     std::vector<Extent> free_runs();
+    /// Calls `visit` for every free run, quick lists included, without changing anything.
+    void for_each_free_run(const std::function<void(Extent)>& visit) const;
 
     static constexpr uint32_t kQuickMaxPages = 64;
 
   private:
     void insert_free(uint32_t first, uint32_t count);
-    void erase_free(std::map<uint32_t, uint32_t>::iterator it);
     std::optional<uint32_t> allocate_from_index(uint32_t count);
     void release_to_index(Extent extent);
+    void grow(std::map<uint32_t, uint32_t>::iterator run, uint32_t added);
     void fold_quick_lists();
 
     std::vector<uint32_t> quick_[kQuickMaxPages + 1];  // by run length: first pages of free runs
     std::size_t quick_runs_ = 0;
     std::size_t quick_limit_;
 
-    std::map<uint32_t, uint32_t> by_start_;          // first -> count
+    std::map<uint32_t, uint32_t> by_start_;            // first -> count
     std::set<std::pair<uint32_t, uint32_t>> by_size_;  // (count, first)
+    std::unordered_map<uint32_t, uint32_t> live_;      // first -> count of every run handed out
     uint32_t capacity_;
     uint32_t free_pages_;
 };
