@@ -31,6 +31,7 @@ __all__ = [
     "live_cache_ids",
     "pool_usage",
     "product_of",
+    "staging_bytes",
 ]
 
 OPERATIONS: tuple[str, ...] = tuple(_core.operation_names())
@@ -73,6 +74,8 @@ class PoolUsage(NamedTuple):
     used_pages: int
     live_allocations: int
     free_runs: int
+    trimmed_bytes: int = 0
+    """Freed pool bytes handed back to the OS so far (see impl/README.md, "Memory")."""
 
 
 def pool_usage(datadist: LLMDataDist, placement: Placement) -> PoolUsage | None:
@@ -83,6 +86,12 @@ def pool_usage(datadist: LLMDataDist, placement: Placement) -> PoolUsage | None:
         raise RuntimeError("llm datadist was never initialized")
     usage = engine.usage(int(placement))
     return None if usage is None else PoolUsage(**usage)
+
+
+def staging_bytes(datadist: LLMDataDist) -> int:
+    """Bytes of swap staging memory the engine has mapped now, outside both pools."""
+    engine = datadist._engine
+    return 0 if engine is None else engine.staging_bytes
 
 
 def live_cache_ids(datadist: LLMDataDist) -> list[int]:

@@ -12,8 +12,9 @@ namespace llm_datadist_ref {
 Engine::Engine(int64_t timeout_ms, std::optional<PoolConfig> device_pool, std::optional<PoolConfig> host_pool,
                std::shared_ptr<MemoryBackend> backend, std::shared_ptr<CopyEngine> copier)
     : timeout_ms_(timeout_ms), backend_(std::move(backend)), copier_(std::move(copier)) {
-    if (timeout_ms_ <= 0) {
-        throw_out_of_range("sync_kv_timeout must be greater than 0 ms");
+    if (timeout_ms_ <= 0 || timeout_ms_ > kMaxTimeoutMs) {
+        throw_out_of_range("sync_kv_timeout " + std::to_string(timeout_ms_) + " ms out of range (0, " +
+                           std::to_string(kMaxTimeoutMs) + "]");
     }
     if (device_pool) {
         device_pool_ = std::make_shared<MemoryPool>(backend_, device_pool->memory_size, device_pool->page_shift);
@@ -23,10 +24,7 @@ Engine::Engine(int64_t timeout_ms, std::optional<PoolConfig> device_pool, std::o
     }
 }
 
-Engine::~Engine() {
-    finalize();
-    backend_->release(staging_);
-}
+Engine::~Engine() { finalize(); }
 
 MemoryPool* Engine::pool(Placement placement) const noexcept {
     return placement == Placement::kHost ? host_pool_.get() : device_pool_.get();
@@ -168,18 +166,49 @@ void Engine::finalize() {
         storages = registry_.clear();
     }
     storages.clear();  // pages return unless an in-flight copy still pins them
-    std::lock_guard<std::mutex> lock(registry_.mutex());
-    if (device_pool_) {
-        final_device_usage_ = device_pool_->usage();
+    std::shared_ptr<MemoryPool> device;
+    std::shared_ptr<MemoryPool> host;
+    {
+        std::lock_guard<std::mutex> lock(registry_.mutex());
+        if (device_pool_) {
+            final_device_usage_ = device_pool_->usage();
+        }
+        if (host_pool_) {
+            final_host_usage_ = host_pool_->usage();
+        }
+        device = std::move(device_pool_);
+        host = std::move(host_pool_);
+        std::lock_guard<std::mutex> staging_lock(staging_mu_);
+        unmap_staging();
     }
-    if (host_pool_) {
-        final_host_usage_ = host_pool_->usage();
-    }
-    device_pool_.reset();  // the mapping goes when the last pinned storage does
-    host_pool_.reset();
-    std::lock_guard<std::mutex> staging_lock(staging_mu_);
+    // The pools (and their mappings) go here, outside the registry lock, unless a pinned storage
+    // still holds one: a pool's destructor takes the fork guard's table lock, which the fork
+    // handler holds while it waits for registry locks.
+}
+
+void Engine::map_staging(std::size_t bytes) {
+    unmap_staging();
+    staging_ = backend_->reserve(bytes, std::size_t{2} << 20);
+    staging_base_.store(reinterpret_cast<std::uintptr_t>(staging_.base), std::memory_order_relaxed);
+    staging_bytes_.store(staging_.bytes, std::memory_order_relaxed);
+}
+
+void Engine::unmap_staging() noexcept {
+    staging_bytes_.store(0, std::memory_order_relaxed);
+    staging_base_.store(0, std::memory_order_relaxed);
     backend_->release(staging_);
     staging_ = Region{};
+}
+
+bool Engine::aliases_own_memory(const std::byte* begin, std::size_t bytes) const noexcept {
+    // Caller holds the registry lock, so the pools cannot go meanwhile.
+    if ((device_pool_ && device_pool_->overlaps(begin, bytes)) || (host_pool_ && host_pool_->overlaps(begin, bytes))) {
+        return true;
+    }
+    const auto lo = reinterpret_cast<std::uintptr_t>(begin);
+    const std::uintptr_t base = staging_base_.load(std::memory_order_relaxed);
+    const std::size_t size = staging_bytes_.load(std::memory_order_relaxed);
+    return size > 0 && lo < base + size && base < lo + bytes;
 }
 
 std::optional<PoolUsage> Engine::usage(Placement placement) const {

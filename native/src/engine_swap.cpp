@@ -1,13 +1,20 @@
 // swap_blocks: HOST <-> DEVICE block moves. Swap-out runs on 4 workers; swap-in runs through a
 // 4-block staging buffer (an H2D stage on the caller, a D2D stage on one worker), as the document
 // describes the device implementation. Small swaps run inline.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "llm_datadist_ref/engine.hpp"
 #include "llm_datadist_ref/status.hpp"
@@ -48,16 +55,92 @@ SwapSide resolve(CacheRegistry& registry, int64_t cache_id, const ExternalCache*
     if (external == nullptr || external->num_blocks == 0 || external->tensor_bytes < external->num_blocks) {
         throw_out_of_range(std::string(role) + " cpu cache is empty");
     }
-    for (const std::byte* address : external->tensors) {
-        if (address == nullptr) {
-            throw_out_of_range(std::string(role) + " cpu cache has a null tensor address");
-        }
-    }
     side.tensors = &external->tensors;
     side.block_bytes = external->tensor_bytes / external->num_blocks;
     side.num_blocks = external->num_blocks;
     side.placement = Placement::kHost;  // Cache.create_cpu_cache requires HOST
     return side;
+}
+
+/// Lowest address a caller's tensor may start at: the null page and the rest of what Linux
+/// refuses to map by default (vm.mmap_min_addr, 64 KiB) hold nothing a caller can own.
+constexpr std::uintptr_t kLowestUserAddress = 64 * 1024;
+
+/// Whether the page holding `address` is mapped (mincore fails with ENOMEM otherwise).
+bool page_is_mapped(std::uintptr_t address) noexcept {
+    static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    unsigned char resident = 0;
+    return ::mincore(reinterpret_cast<void*>(address & ~(page - 1)), 1, &resident) == 0;
+}
+
+/// The checks the core can make on caller memory without touching it (ExternalCache).
+void check_external(const Engine& engine, const ExternalCache& external, const char* role) {
+    const std::size_t bytes = external.tensor_bytes;
+    std::vector<std::pair<std::uintptr_t, std::size_t>> spans;  // (begin, index), sorted below
+    spans.reserve(external.tensors.size());
+    for (std::size_t i = 0; i < external.tensors.size(); ++i) {
+        const auto begin = reinterpret_cast<std::uintptr_t>(external.tensors[i]);
+        const std::string tensor = std::string(role) + " cpu cache tensor " + std::to_string(i);
+        if (begin < kLowestUserAddress || bytes > UINTPTR_MAX - begin) {
+            throw_out_of_range(tensor + " has an invalid address " + std::to_string(begin));
+        }
+        if (!page_is_mapped(begin) || !page_is_mapped(begin + bytes - 1)) {
+            throw_out_of_range(tensor + " at address " + std::to_string(begin) + " is not mapped memory of " +
+                               std::to_string(bytes) + " bytes");
+        }
+        if (engine.aliases_own_memory(external.tensors[i], bytes)) {
+            throw_out_of_range(tensor + " lies in this engine's own pool or staging memory");
+        }
+        spans.emplace_back(begin, i);
+    }
+    std::sort(spans.begin(), spans.end());
+    for (std::size_t i = 1; i < spans.size(); ++i) {
+        if (spans[i].first - spans[i - 1].first < bytes) {
+            throw_out_of_range(std::string(role) + " cpu cache tensors " + std::to_string(spans[i - 1].second) +
+                               " and " + std::to_string(spans[i].second) + " overlap");
+        }
+    }
+}
+
+void run_ring(const std::vector<CopySpan>& pieces, std::byte* staging, std::size_t slot_bytes) {
+    // Ring of kStagingSlots slots, single producer (the caller: host -> staging, the H2D stage)
+    // and single consumer (one worker: staging -> device, the D2D stage), in order. The two
+    // counters are the only shared state; waits spin briefly, then yield, so a handoff costs no
+    // system call when both stages are running.
+    struct Ring {
+        std::atomic<std::size_t> filled{0};
+        std::atomic<std::size_t> drained{0};
+        std::array<CopySpan, kStagingSlots> pieces{};
+    };
+    auto ring = std::make_shared<Ring>();
+    const std::size_t total = pieces.size();
+    const auto wait_until = [](const auto& ready) {
+        for (unsigned spins = 0; !ready(); ++spins) {
+            if (spins >= 64) {
+                std::this_thread::yield();
+            }
+        }
+    };
+
+    WorkerPool::shared().submit([ring, total, staging, slot_bytes, wait_until] {
+        for (std::size_t i = 0; i < total; ++i) {
+            wait_until([&] { return ring->filled.load(std::memory_order_acquire) > i; });
+            const std::size_t slot = i % kStagingSlots;
+            const CopySpan& piece = ring->pieces[slot];
+            std::memcpy(piece.dst, staging + slot * slot_bytes, piece.bytes);
+            ring->drained.store(i + 1, std::memory_order_release);
+        }
+    });
+
+    for (std::size_t i = 0; i < total; ++i) {
+        wait_until([&] { return i - ring->drained.load(std::memory_order_acquire) < kStagingSlots; });
+        const std::size_t slot = i % kStagingSlots;
+        const CopySpan& piece = pieces[i];
+        std::memcpy(staging + slot * slot_bytes, piece.src, piece.bytes);
+        ring->pieces[slot] = piece;
+        ring->filled.store(i + 1, std::memory_order_release);
+    }
+    wait_until([&] { return ring->drained.load(std::memory_order_acquire) == total; });
 }
 
 }  // namespace
@@ -69,6 +152,12 @@ SwapPlan Engine::plan_swap(int64_t src_id, const ExternalCache* src_external, in
     require_live();
     const SwapSide src = resolve(registry_, src_id, src_external, "src");
     const SwapSide dst = resolve(registry_, dst_id, dst_external, "dst");
+    if (src_id < 0) {
+        check_external(*this, *src_external, "src");
+    }
+    if (dst_id < 0) {
+        check_external(*this, *dst_external, "dst");
+    }
     SwapPlan plan;
     if (src.placement == Placement::kHost && dst.placement == Placement::kDevice) {
         plan.direction = SwapDirection::kIn;
@@ -136,51 +225,23 @@ void Engine::run(const SwapPlan& plan) {
 
 void Engine::run_staged_swap_in(const SwapPlan& plan) {
     std::lock_guard<std::mutex> staging_lock(staging_mu_);
-    const std::size_t slot_bytes = plan.block_bytes;
+    // Blocks larger than a slot go through the ring in slot-sized pieces: the ring never holds
+    // more than 4 x kMaxStagingSlotBytes, whatever the block size.
+    const std::size_t slot_bytes = std::min(plan.block_bytes, kMaxStagingSlotBytes);
     if (staging_.bytes < slot_bytes * kStagingSlots) {
-        backend_->release(staging_);
-        staging_ = Region{};
-        staging_ = backend_->reserve(slot_bytes * kStagingSlots, std::size_t{2} << 20);
+        map_staging(slot_bytes * kStagingSlots);
     }
-
-    // Ring of kStagingSlots slots, single producer (the caller: host -> staging, the H2D stage)
-    // and single consumer (one worker: staging -> device, the D2D stage), in order. The two
-    // counters are the only shared state; waits spin briefly, then yield, so a handoff costs no
-    // system call when both stages are running.
-    struct Ring {
-        std::atomic<std::size_t> filled{0};
-        std::atomic<std::size_t> drained{0};
-        std::array<std::byte*, kStagingSlots> destination{};
-    };
-    auto ring = std::make_shared<Ring>();
-    const std::size_t total = plan.copies.spans.size();
-    std::byte* staging = staging_.base;
-    const auto wait_until = [](const auto& ready) {
-        for (unsigned spins = 0; !ready(); ++spins) {
-            if (spins >= 64) {
-                std::this_thread::yield();
-            }
+    std::vector<CopySpan> pieces;
+    pieces.reserve(plan.copies.spans.size() * ((plan.block_bytes + slot_bytes - 1) / slot_bytes));
+    for (const CopySpan& span : plan.copies.spans) {
+        for (std::size_t done = 0; done < span.bytes; done += slot_bytes) {
+            pieces.push_back({span.dst + done, span.src + done, std::min(slot_bytes, span.bytes - done)});
         }
-    };
-
-    WorkerPool::shared().submit([ring, total, staging, slot_bytes, wait_until] {
-        for (std::size_t i = 0; i < total; ++i) {
-            wait_until([&] { return ring->filled.load(std::memory_order_acquire) > i; });
-            const std::size_t slot = i % kStagingSlots;
-            std::memcpy(ring->destination[slot], staging + slot * slot_bytes, slot_bytes);
-            ring->drained.store(i + 1, std::memory_order_release);
-        }
-    });
-
-    for (std::size_t i = 0; i < total; ++i) {
-        wait_until([&] { return i - ring->drained.load(std::memory_order_acquire) < kStagingSlots; });
-        const std::size_t slot = i % kStagingSlots;
-        const CopySpan& span = plan.copies.spans[i];
-        std::memcpy(staging + slot * slot_bytes, span.src, slot_bytes);
-        ring->destination[slot] = span.dst;
-        ring->filled.store(i + 1, std::memory_order_release);
     }
-    wait_until([&] { return ring->drained.load(std::memory_order_acquire) == total; });
+    run_ring(pieces, staging_.base, slot_bytes);
+    if (staging_.bytes > kRetainedStagingBytes) {
+        unmap_staging();  // idle from now on: a large ring is not kept resident between swaps
+    }
 }
 
 }  // namespace llm_datadist_ref

@@ -45,6 +45,18 @@ void HostMmapBackend::release(const Region& region) noexcept {
     }
 }
 
+void HostMmapBackend::discard(std::byte* base, std::size_t bytes) noexcept {
+    if (base != nullptr && bytes > 0) {
+        (void)::madvise(base, bytes, MADV_DONTNEED);  // advisory: failure only costs memory
+    }
+}
+
+void SharedMemoryBackend::discard(std::byte* base, std::size_t bytes) noexcept {
+    if (base != nullptr && bytes > 0) {
+        (void)::madvise(base, bytes, MADV_REMOVE);  // frees the memfd's pages (a hole reads as zeros)
+    }
+}
+
 Region SharedMemoryBackend::reserve(std::size_t bytes, std::size_t alignment) {
     if (bytes == 0 || alignment == 0 || (alignment & (alignment - 1)) != 0) {
         throw_status(StatusCode::kParamInvalid, "invalid pool reservation request");

@@ -1,6 +1,7 @@
 #include "llm_datadist_ref/memory_pool.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <exception>
 #include <limits>
 #include <stdexcept>
@@ -13,6 +14,7 @@ namespace llm_datadist_ref {
 namespace {
 
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
+constexpr std::size_t kTrimMinimum = std::size_t{64} << 20;
 
 uint32_t page_count(std::size_t memory_size, unsigned page_shift) {
     if (page_shift < 10 || page_shift >= 31) {
@@ -37,6 +39,7 @@ MemoryPool::MemoryPool(std::shared_ptr<MemoryBackend> backend, std::size_t memor
     if (usable > 0) {
         region_ = backend_->reserve(usable, std::max(page_size(), kHugePage));
     }
+    trim_threshold_ = std::max(kTrimMinimum, usable / 8);
 }
 
 MemoryPool::~MemoryPool() { backend_->release(region_); }
@@ -63,10 +66,39 @@ void MemoryPool::release(Extent extent) noexcept {
     try {
         pages_.release(extent);
         --live_allocations_;
-    } catch (const std::logic_error&) {
-        // Only reachable through a bug in the core: refuse to corrupt the free index.
+    } catch (...) {
+        // A double release is only reachable through a bug in the core (every storage releases
+        // its own runs once), and a quick-list push that cannot allocate leaves the pages
+        // unusable: refuse to go on with a free index that no longer matches the pool.
         std::terminate();
     }
+    released_since_trim_ += static_cast<std::size_t>(extent.count) << page_shift_;
+    if (released_since_trim_ >= trim_threshold_) {
+        trim_free_pages();
+    }
+}
+
+void MemoryPool::trim_free_pages() noexcept {
+    // Under mu_: no run can be handed out (and written) while its pages are being dropped.
+    pages_.for_each_free_run([this](Extent run) {
+        const std::size_t bytes = static_cast<std::size_t>(run.count) << page_shift_;
+        backend_->discard(address(run), bytes);
+        trimmed_bytes_ += bytes;
+    });
+    released_since_trim_ = 0;
+}
+
+bool MemoryPool::could_hold(uint64_t count, std::size_t bytes) const {
+    const std::size_t per_run = pages_for(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t free = pages_.free_pages();
+    return per_run > 0 && count <= free / per_run;
+}
+
+bool MemoryPool::overlaps(const std::byte* begin, std::size_t bytes) const noexcept {
+    const auto lo = reinterpret_cast<std::uintptr_t>(begin);
+    const auto base = reinterpret_cast<std::uintptr_t>(region_.base);
+    return bytes > 0 && region_.bytes > 0 && lo < base + region_.bytes && base < lo + bytes;
 }
 
 PoolUsage MemoryPool::usage() const {
@@ -77,26 +109,38 @@ PoolUsage MemoryPool::usage() const {
     usage.used_pages = pages_.capacity() - pages_.free_pages();
     usage.live_allocations = live_allocations_;
     usage.free_runs = pages_.free_run_count();
+    usage.trimmed_bytes = trimmed_bytes_;
     return usage;
 }
 
 CacheStorage::CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes)
     : pool_(std::move(pool)) {
+    const auto exhausted = [&] {
+        throw_status(StatusCode::kOutOfMemory, "memory pool exhausted: cannot allocate " +
+                                                   std::to_string(num_tensors) + " tensors of " +
+                                                   std::to_string(tensor_bytes) + " bytes");
+    };
+    // Bound the bookkeeping by the pool before reserving any: a huge num_tensors is OUT_OF_MEMORY,
+    // never std::bad_alloc.
+    if (!pool_->could_hold(num_tensors, tensor_bytes)) {
+        exhausted();
+    }
     extents_.reserve(num_tensors);
     addresses_.reserve(num_tensors);
-    for (uint32_t i = 0; i < num_tensors; ++i) {
-        const auto extent = pool_->allocate(tensor_bytes);
-        if (!extent) {
-            for (const auto& done : extents_) {
-                pool_->release(done);
+    try {
+        for (uint32_t i = 0; i < num_tensors; ++i) {
+            const auto extent = pool_->allocate(tensor_bytes);
+            if (!extent) {
+                exhausted();
             }
-            extents_.clear();
-            throw_status(StatusCode::kOutOfMemory, "memory pool exhausted: cannot allocate " +
-                                                       std::to_string(num_tensors) + " tensors of " +
-                                                       std::to_string(tensor_bytes) + " bytes");
+            extents_.push_back(*extent);  // cannot throw: reserved
+            addresses_.push_back(pool_->address(*extent));
         }
-        extents_.push_back(*extent);
-        addresses_.push_back(pool_->address(*extent));
+    } catch (...) {
+        for (const auto& done : extents_) {
+            pool_->release(done);
+        }
+        throw;
     }
 }
 

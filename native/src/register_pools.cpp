@@ -43,6 +43,7 @@ py::object usage_dict(const std::optional<PoolUsage>& usage) {
     out["used_pages"] = usage->used_pages;
     out["live_allocations"] = usage->live_allocations;
     out["free_runs"] = usage->free_runs;
+    out["trimmed_bytes"] = usage->trimmed_bytes;
     return std::move(out);
 }
 
@@ -63,13 +64,16 @@ EngineClass register_pools(py::module_& m) {
                "shared memory that peer processes of this host can map (a listening engine's).");
     engine.def_property_readonly("timeout_ms", &Engine::timeout_ms);
     engine.def_property_readonly("finalized", &Engine::finalized);
+    engine.def_property_readonly("staging_bytes", &Engine::staging_bytes,
+                                 "Bytes of swap staging memory mapped now, outside both pools.");
     engine.def(
         "has_pool", [](const Engine& self, int64_t placement) { return self.has_pool(read_placement(placement)); },
         py::arg("placement"));
     engine.def(
         "usage", [](const Engine& self, int64_t placement) { return usage_dict(self.usage(read_placement(placement))); },
         py::arg("placement"),
-        "Pool usage as a dict (page_size, capacity_pages, used_pages, live_allocations, free_runs), or None "
+        "Pool usage as a dict (page_size, capacity_pages, used_pages, live_allocations, free_runs, "
+        "trimmed_bytes), or None "
         "without that pool. After finalize(), the usage left once every cache was dropped.");
     engine.def("finalize", &Engine::finalize, "Drops every cache and both pools. Idempotent.");
     return engine;

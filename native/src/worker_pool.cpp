@@ -1,6 +1,10 @@
 #include "llm_datadist_ref/worker_pool.hpp"
 
+#include <atomic>
+#include <cstdint>
 #include <utility>
+
+#include "llm_datadist_ref/fork_guard.hpp"
 
 namespace llm_datadist_ref {
 
@@ -62,9 +66,26 @@ void WorkerPool::run_all(std::vector<std::function<void()>> jobs) {
 }
 
 WorkerPool& WorkerPool::shared() {
-    // Deliberately never destroyed: joining at static-destruction time, after the interpreter has
-    // gone, gains nothing, and the threads hold no resources that outlive the process.
-    static WorkerPool* pool = new WorkerPool(4);
+    // One pool per process, made again in a child of fork(): the parent's workers do not exist
+    // there, so a job queued on the inherited pool would wait forever. Pools are deliberately
+    // never destroyed: joining at static-destruction time, after the interpreter has gone, gains
+    // nothing, and an inherited pool's std::threads cannot be joined (they are not the child's).
+    static std::atomic<WorkerPool*> current{nullptr};
+    static std::atomic<uint64_t> made_in{0};
+    static std::mutex creating;
+    static const ForkGuard::Registration registration(creating, LockRank::kWorkers);
+    const uint64_t generation = ForkGuard::generation();
+    WorkerPool* pool = current.load(std::memory_order_acquire);
+    if (pool != nullptr && made_in.load(std::memory_order_acquire) == generation) {
+        return *pool;
+    }
+    std::lock_guard<std::mutex> lock(creating);
+    pool = current.load(std::memory_order_acquire);
+    if (pool == nullptr || made_in.load(std::memory_order_acquire) != generation) {
+        pool = new WorkerPool(4);
+        made_in.store(generation, std::memory_order_release);
+        current.store(pool, std::memory_order_release);
+    }
     return *pool;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include "llm_datadist_ref/cache_registry.hpp"
 #include "llm_datadist_ref/copy_engine.hpp"
 #include "llm_datadist_ref/deadline.hpp"
+#include "llm_datadist_ref/fork_guard.hpp"
 #include "llm_datadist_ref/memory_backend.hpp"
 #include "llm_datadist_ref/memory_pool.hpp"
 
@@ -44,7 +46,10 @@ struct IndexPair {
 };
 
 /// Caller memory described by address: the host side of swap_blocks with Cache.create_cpu_cache.
-/// The core cannot check such memory; the front end checks what it can (numpy buffer sizes).
+/// Trusted input (as in the vendor's API): the core checks what it can without touching the
+/// memory (no null page, no wrap-around, mapped at both ends, no tensor aliasing this engine's
+/// pools or staging or another tensor of the same cache), and trusts that each tensor holds
+/// tensor_bytes of writable memory for the whole call.
 struct ExternalCache {
     std::vector<std::byte*> tensors;
     uint64_t tensor_bytes = 0;
@@ -99,6 +104,17 @@ struct SharedPool {
     std::size_t bytes = 0;
     std::uintptr_t base = 0;
 };
+
+/// sync_kv_timeout bound: far beyond any use (about 31 years), and far inside the nanosecond
+/// clock's range, so deadline arithmetic cannot overflow.
+constexpr int64_t kMaxTimeoutMs = int64_t{1000000000000};
+
+/// Staging of a staged swap-in: 4 slots of at most this many bytes (larger blocks go through in
+/// pieces), so the ring is at most 16 MiB outside both pools while a swap runs...
+constexpr std::size_t kMaxStagingSlotBytes = std::size_t{4} << 20;
+/// ...and it is kept between swaps only up to this size (blocks up to 256 KiB); a larger ring is
+/// unmapped as soon as its swap is done.
+constexpr std::size_t kRetainedStagingBytes = std::size_t{1} << 20;
 
 class Engine {
   public:
@@ -160,6 +176,10 @@ class Engine {
     void finalize();
 
     std::optional<PoolUsage> usage(Placement placement) const;
+    /// Bytes of swap staging memory mapped right now (outside both pools).
+    std::size_t staging_bytes() const noexcept { return staging_bytes_.load(std::memory_order_relaxed); }
+    /// Whether [begin, begin + bytes) shares a byte with this engine's pools or staging ring.
+    bool aliases_own_memory(const std::byte* begin, std::size_t bytes) const noexcept;
     std::size_t cache_count();
     std::size_t key_count();
     std::vector<int64_t> cache_ids();
@@ -170,6 +190,8 @@ class Engine {
     /// Validates allocate_cache's keys (none bound already) and lays them out by batch index.
     std::vector<std::optional<KeyId>> bind_keys(const std::vector<KeySpec>& keys) const;
     void run_staged_swap_in(const SwapPlan& plan);
+    void map_staging(std::size_t bytes);    // caller holds staging_mu_
+    void unmap_staging() noexcept;          // caller holds staging_mu_
 
     int64_t timeout_ms_;
     std::shared_ptr<MemoryBackend> backend_;
@@ -183,6 +205,12 @@ class Engine {
 
     std::mutex staging_mu_;  ///< one staged swap-in at a time per engine
     Region staging_;
+    // The staging ring's extent, readable without staging_mu_ (by aliases_own_memory).
+    std::atomic<std::uintptr_t> staging_base_{0};
+    std::atomic<std::size_t> staging_bytes_{0};
+
+    ForkGuard::Registration registry_fork_{registry_.mutex(), LockRank::kRegistry};
+    ForkGuard::Registration staging_fork_{staging_mu_, LockRank::kStaging};
 };
 
 }  // namespace llm_datadist_ref

@@ -24,6 +24,12 @@ class MemoryBackend {
     /// Throws CoreError(OUT_OF_MEMORY) when the system refuses.
     virtual Region reserve(std::size_t bytes, std::size_t alignment) = 0;
     virtual void release(const Region& region) noexcept = 0;
+    /// Gives the memory of [base, base + bytes) (whole pages of a reserved region) back to the
+    /// system; the range stays reserved and reads as zeros when touched again. Advisory.
+    virtual void discard(std::byte* base, std::size_t bytes) noexcept {
+        (void)base;
+        (void)bytes;
+    }
     virtual const char* name() const noexcept = 0;
 };
 
@@ -33,6 +39,8 @@ class HostMmapBackend final : public MemoryBackend {
   public:
     Region reserve(std::size_t bytes, std::size_t alignment) override;
     void release(const Region& region) noexcept override;
+    /// madvise(MADV_DONTNEED): private anonymous pages are dropped at once.
+    void discard(std::byte* base, std::size_t bytes) noexcept override;
     const char* name() const noexcept override { return "host-mmap"; }
 };
 
@@ -42,6 +50,8 @@ class SharedMemoryBackend final : public MemoryBackend {
   public:
     Region reserve(std::size_t bytes, std::size_t alignment) override;
     void release(const Region& region) noexcept override;
+    /// madvise(MADV_REMOVE): the pages leave the memfd, for every process that maps it.
+    void discard(std::byte* base, std::size_t bytes) noexcept override;
     const char* name() const noexcept override { return "shared-memfd"; }
 };
 

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "llm_datadist_ref/fork_guard.hpp"
 #include "llm_datadist_ref/memory_backend.hpp"
 #include "llm_datadist_ref/page_allocator.hpp"
 
@@ -19,6 +20,7 @@ struct PoolUsage {
     uint32_t used_pages = 0;
     std::size_t live_allocations = 0;
     std::size_t free_runs = 0;
+    std::size_t trimmed_bytes = 0;  ///< freed bytes handed back to the OS so far
 };
 
 /// Page-granular pool over one backend region. Allocation sizes are rounded up to whole pages, so
@@ -36,25 +38,41 @@ class MemoryPool {
     /// Pages for `bytes` (> 0), or nothing when the pool cannot hold them.
     std::optional<Extent> allocate(std::size_t bytes);
     void release(Extent extent) noexcept;
+    /// Whether `count` runs of `bytes` each could fit in the free pages (no overflow possible).
+    bool could_hold(uint64_t count, std::size_t bytes) const;
+    /// Whether [begin, begin + bytes) shares a byte with this pool's region.
+    bool overlaps(const std::byte* begin, std::size_t bytes) const noexcept;
 
     std::byte* address(Extent extent) const noexcept {
         return region_.base + (static_cast<std::size_t>(extent.first) << page_shift_);
     }
     std::size_t page_size() const noexcept { return std::size_t{1} << page_shift_; }
     std::size_t pages_for(std::size_t bytes) const noexcept {
-        return (bytes + page_size() - 1) >> page_shift_;
+        return (bytes >> page_shift_) + ((bytes & (page_size() - 1)) != 0 ? 1 : 0);
     }
     PoolUsage usage() const;
     /// The backend region the pages lie in (its fd is >= 0 when the backend shares it).
     const Region& region() const noexcept { return region_; }
 
+    /// Freed pages go back to the OS (MemoryBackend::discard) once this many bytes have been
+    /// released since the last time: max(64 MiB, capacity / 8), so a long-running process does
+    /// not keep the high-water mark of its pools resident, and the cost of re-touching pages is
+    /// paid at most once per that many bytes freed.
+    std::size_t trim_threshold() const noexcept { return trim_threshold_; }
+
   private:
+    void trim_free_pages() noexcept;  // caller holds mu_
+
     std::shared_ptr<MemoryBackend> backend_;
     Region region_;
     unsigned page_shift_;
     mutable std::mutex mu_;
     PageAllocator pages_;
     std::size_t live_allocations_ = 0;
+    std::size_t released_since_trim_ = 0;
+    std::size_t trim_threshold_ = 0;
+    std::size_t trimmed_bytes_ = 0;
+    ForkGuard::Registration fork_registration_{mu_, LockRank::kPool};
 };
 
 /// The tensors of one allocated cache: `num_tensors` separate page runs of `tensor_bytes` each.
@@ -62,8 +80,8 @@ class MemoryPool {
 /// released meanwhile; the pages go back to the pool when the last owner lets go.
 class CacheStorage {
   public:
-    /// Allocates every tensor or nothing: throws CoreError(OUT_OF_MEMORY) after undoing a partial
-    /// allocation.
+    /// Allocates every tensor or nothing: a pool that cannot hold them all is refused before any
+    /// memory is reserved (CoreError(OUT_OF_MEMORY)); any throw part-way undoes what was taken.
     CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes);
     ~CacheStorage();
     CacheStorage(const CacheStorage&) = delete;
