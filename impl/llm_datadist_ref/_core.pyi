@@ -1,4 +1,20 @@
-"""Type stub of the C++ core (native/). Every method re-validates its arguments."""
+"""Type stub of the C++ core (native/). Every method re-validates its arguments.
+
+Trusted input (the one exception, as in the vendor's API): the caller memory of `swap_blocks`
+given by address (a side with id < 0: `*_addresses`, `*_tensor_bytes`, `*_num_blocks`). The core
+cannot prove that an integer names memory the caller owns, so it checks what it can without
+touching it and trusts the rest:
+
+- checked, ValueError: an address below 64 KiB (the null page and what Linux never maps), a
+  tensor whose end wraps the address space, a first or last page that is not mapped (mincore),
+  a tensor that overlaps this engine's pools or staging ring, two tensors of one side that overlap;
+- trusted: every page between the first and the last is mapped and writable, holds memory the
+  caller owns, and stays so for the whole call (so: memory of another live object passed by
+  address, or freed while the call runs, is the caller's fault, not a core bug).
+
+`Cache.create_cpu_cache` with numpy arrays sidesteps all of this: it keeps the arrays alive and
+checks their size, layout and dtype. See impl/README.md, "Trust boundary".
+"""
 
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,6 +41,8 @@ class Engine:
     def timeout_ms(self) -> int: ...
     @property
     def finalized(self) -> bool: ...
+    @property
+    def staging_bytes(self) -> int: ...
     def has_pool(self, placement: int) -> bool: ...
     def usage(self, placement: int) -> dict[str, int] | None: ...
     def finalize(self) -> None: ...
@@ -64,7 +82,8 @@ class Engine:
         dst_tensor_bytes: int,
         dst_num_blocks: int,
         src_to_dst: dict[Any, Any],
-    ) -> None: ...
+    ) -> None:
+        """A side with id < 0 is caller memory: trusted as the module docstring states."""
     def pull_cache(
         self,
         remote: Engine,
@@ -186,6 +205,22 @@ class PeerRegion:
     def bytes(self) -> int: ...
     @property
     def mapped(self) -> bool: ...
+
+class PageAllocator:
+    """A pool's page allocator on its own (tests of its integrity checks)."""
+
+    def __init__(self, capacity_pages: int) -> None: ...
+    def allocate(self, count: int) -> int | None: ...
+    def release(self, first: int, count: int) -> None: ...
+    @property
+    def free_pages(self) -> int: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def live_runs(self) -> int: ...
+    @property
+    def free_run_count(self) -> int: ...
+    def free_runs(self) -> list[tuple[int, int]]: ...
 
 class bench:  # submodule
     @staticmethod
