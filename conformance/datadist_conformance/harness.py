@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import replay
 from .adapter import HostBuffer
-from .checks import ConformanceFailure, PreconditionError
+from .checks import ConformanceFailure, PreconditionError, untestable
 
 if TYPE_CHECKING:
     from .context import SuiteContext
@@ -213,6 +213,7 @@ class Scenario:
 
     def decoder_linked_to(self, prompt: Engine, **engine_options: Any) -> Engine:
         """A DECODER engine linked to ``prompt`` through the adapter."""
+        self.require("peer", "linking a DECODER to a PROMPT")
         decoder = self.engine("DECODER", **engine_options)
         self.t.add(
             f"adapter.link({self.t.render(decoder.datadist)}, {prompt.cluster_id}, {prompt.address!r})"
@@ -285,8 +286,16 @@ class Scenario:
         args = (desc,) if blocks_key is None else (desc, blocks_key)
         return Cache(call(engine.cache_manager, "allocate_blocks_cache", *args), layout)
 
+    def require(self, capability: str, what: str) -> None:
+        """End the check as untestable when the adapter lacks ``capability``: a check that
+        needs it never passes silently without it."""
+        if not self.ctx.target.has(capability):
+            untestable(f"{what} needs the adapter's {capability!r} capability, which "
+                       f"{self.adapter.name} lacks")  # fmt: skip
+
     def cpu_cache(self, layout: Layout, dtype: str = "DT_UINT8") -> Cache:
         """A HOST cache over suite-owned memory (Cache.create_cpu_cache), for swap_blocks."""
+        self.require("bytes", "a HOST cache over suite-owned memory")
         addresses = []
         for _ in range(layout.num_tensors):
             buffer = self.adapter.host_buffer(layout.tensor_bytes)
@@ -306,6 +315,7 @@ class Scenario:
 
     def fill(self, cache: Cache, seed: int) -> list[bytearray]:
         """Write a distinct pattern into every tensor; returns the model of its bytes."""
+        self.require("bytes", "writing tensor bytes")
         layout = cache.layout
         self.t.add(
             f"replay.fill(adapter, {self.t.render(cache.raw)}, {layout.tensor_bytes}, {layout.num_tensors}, {seed})"
@@ -322,6 +332,7 @@ class Scenario:
 
     def read(self, cache: Cache) -> list[bytes]:
         """The current bytes of every tensor of ``cache``."""
+        self.require("bytes", "reading tensor bytes")
         layout = cache.layout
         try:
             return [
@@ -407,6 +418,7 @@ class Scenario:
     @contextmanager
     def delayed(self, operation: str, milliseconds: int) -> Iterator[None]:
         """The adapter's fault injection, recorded as a ``with`` block."""
+        self.require("fault_injection", "delaying an operation")
         self.t.begin_block(f"with adapter.delay({operation!r}, {milliseconds}):")
         try:
             with self.adapter.delay(operation, milliseconds):

@@ -167,6 +167,7 @@ def _swap_blocks(s: Scenario) -> Call:
 
 @recipe("Cache.create_cpu_cache")
 def _create_cpu_cache(s: Scenario) -> Call:
+    s.require("bytes", "a HOST cache over suite-owned memory")
     buffer = s.adapter.host_buffer(SMALL.tensor_bytes)
     name = s.t.name(buffer, "buf")
     s.t.add(f"{name} = adapter.host_buffer({SMALL.tensor_bytes})")

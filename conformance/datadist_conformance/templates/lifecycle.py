@@ -334,7 +334,7 @@ def _exhaust(
 ) -> None:
     """Allocate one-page caches until the pool refuses one; check the refusal and the live caches."""
     page = Layout(1, (1, pool.page_size), 1)
-    models = [s.fill(c, n) for n, c in enumerate(live)] if s.ctx.target.has("bytes") else []
+    models = [s.fill(c, n) for n, c in enumerate(live)]  # the kind requires bytes: "intact"
     failure: BaseException | None = None
     for _ in range(pool.memory_size // pool.page_size + 1):
         try:
