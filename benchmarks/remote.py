@@ -130,7 +130,9 @@ def linked_decoder(port: int, transport: str) -> tuple[ld.LLMDataDist, RemoteLin
     cluster.append_remote_ip_info("127.0.0.1", port)
     status, _ = decoder.link_clusters([cluster], 5000)
     assert status == ld.LLMStatusCode.LLM_SUCCESS, status
-    return decoder, decoder._remote_links[PROMPT_ID]
+    link = decoder._links.remote_link(PROMPT_ID)
+    assert link is not None
+    return decoder, link
 
 
 def row(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import logging
 import threading
 import weakref
 from collections.abc import Sequence
@@ -13,13 +11,12 @@ from . import _core
 from ._cache_manager import CacheManager
 from ._cluster import LLMClusterInfo, int_to_ip
 from ._comm import check_link_arguments, rank_addresses
+from ._links import LinkTable
 from ._options import EngineSettings, read_engine_options
 from ._remote import Transport, resolve_transport
 from ._remote.link import RemoteLink
 from ._remote.listener import Listener
-from ._remote.mooncake import MooncakeEndpoint, mooncake_available
-from ._remote.mooncake import protocol as mooncake_protocol
-from ._status import LLMException, LLMStatusCode, error_from_core, raise_if_false, raise_status
+from ._status import LLMStatusCode, error_from_core, raise_if_false, raise_status
 from ._types import LLMRole, RegisterMemStatus
 from ._validate import check_int32, check_isinstance, check_uint64, type_name
 
@@ -29,9 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["LLMDataDist"]
 
 _core.set_error_factory(error_from_core)
-_log = logging.getLogger("llm_datadist_ref")
-_comm_ids = itertools.count(1)  # comm_ids of `link`, unique in this process
-_LINK_TIMEOUT_MS = 3000
+_LINK_TIMEOUT_MS = 3000  # link(): per listener, as link_clusters' default
 
 # Live (initialized) instances of this process, for link_clusters to find its peers in.
 _directory: weakref.WeakSet[LLMDataDist] = weakref.WeakSet()
@@ -52,13 +47,10 @@ class LLMDataDist:
         self._engine: _core.Engine | None = None
         self._settings: EngineSettings | None = None
         self._cache_manager: CacheManager | None = None
-        self._links: dict[int, weakref.ref[LLMDataDist]] = {}
-        self._remote_links: dict[int, RemoteLink] = {}
+        self._links = LinkTable(
+            self, lambda cluster, addresses: _find_peer(self, cluster, addresses)
+        )
         self._listener: Listener | None = None
-        self._transport = Transport.AUTO
-        self._comms: dict[int, list[int]] = {}
-        self._mooncake: MooncakeEndpoint | None = None
-        self._options: dict[str, str] = {}
         self._lock = threading.RLock()
 
     @property
@@ -84,9 +76,11 @@ class LLMDataDist:
                         f"options only support str keys and values, got {type_name(key)}: {type_name(value)}"
                     )
             settings = read_engine_options(options)
-            self._transport = resolve_transport(options)
+            self._links.transport = resolve_transport(options)
+            self._links.options = dict(options)
             listening = (
-                settings.listen_address is not None and self._transport != Transport.IN_PROCESS
+                settings.listen_address is not None
+                and self._links.transport != Transport.IN_PROCESS
             )
             engine = _core.Engine(
                 settings.sync_kv_timeout_ms,
@@ -98,14 +92,13 @@ class LLMDataDist:
                 assert settings.listen_address is not None
                 ip, port = settings.listen_address
                 try:
-                    offer = self._offered_endpoint(engine, int_to_ip(ip), options)
+                    offer = self._links.offered_endpoint(engine, int_to_ip(ip))
                     self._listener = Listener(engine, self._cluster_id, int_to_ip(ip), port, offer)
                 except BaseException:
-                    self._close_mooncake()
+                    self._links.close()
                     engine.finalize()
                     raise
             self._engine = engine
-            self._options = dict(options)
             self._settings = settings
             if settings.cache_manager_mode:
                 self._cache_manager = CacheManager(self, self._engine, settings)
@@ -126,14 +119,9 @@ class LLMDataDist:
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None
-            for remote in self._remote_links.values():
-                remote.close()
-            self._remote_links.clear()
-            self._comms.clear()
-            self._close_mooncake()
+            self._links.close()
             if self._engine is not None:
                 self._engine.finalize()
-            self._links.clear()
 
     @property
     def cache_manager(self) -> CacheManager:
@@ -161,7 +149,7 @@ class LLMDataDist:
         results: list[LLMStatusCode] = []
         for cluster in clusters:
             remote_id = check_uint64("remote_cluster_id", cluster.remote_cluster_id)
-            results.append(self._link_one(remote_id, cluster.remote_ip_info_list, timeout))
+            results.append(self._links.link(remote_id, cluster.remote_ip_info_list, timeout))
         failed = any(status != LLMStatusCode.LLM_SUCCESS for status in results)
         return (LLMStatusCode.LLM_LINK_FAILED if failed else LLMStatusCode.LLM_SUCCESS), results
 
@@ -180,7 +168,7 @@ class LLMDataDist:
         results: list[LLMStatusCode] = []
         for cluster in clusters:
             remote_id = check_uint64("remote_cluster_id", cluster.remote_cluster_id)
-            results.append(self._unlink_one(remote_id))
+            results.append(self._links.unlink(remote_id))
         failed = any(status != LLMStatusCode.LLM_SUCCESS for status in results)
         return (LLMStatusCode.LLM_UNLINK_FAILED if failed else LLMStatusCode.LLM_SUCCESS), results
 
@@ -205,33 +193,29 @@ class LLMDataDist:
         for remote_id, rank in cluster_rank_info.items():
             if remote_id == self._cluster_id or rank not in addresses:
                 continue
-            if (
-                self._link_one(remote_id, [addresses[rank]], _LINK_TIMEOUT_MS)
-                != LLMStatusCode.LLM_SUCCESS
-            ):
+            status = self._links.link(remote_id, [addresses[rank]], _LINK_TIMEOUT_MS)
+            if status != LLMStatusCode.LLM_SUCCESS:
                 for done in linked:
-                    self._unlink_one(done)
+                    self._links.unlink(done)
                 raise_status(
                     LLMStatusCode.LLM_LINK_FAILED,
                     f"[link] {comm_name}: cannot link cluster {remote_id} (rank {rank})",
                 )
             linked.append(remote_id)
-        comm_id = next(_comm_ids)
-        self._comms[comm_id] = linked
-        return comm_id
+        return self._links.add_comm(linked)
 
     def unlink(self, comm_id: int) -> None:
         """Undoes `link`. An unknown comm_id: LLMException(PARAM_INVALID)."""
         self._check_is_inited()
         self._require_cache_manager_mode("unlink")
         check_uint64("comm_id", comm_id)
-        linked = self._comms.pop(comm_id, None)
+        linked = self._links.comm(comm_id, pop=True)
         if linked is None:
             raise_status(
                 LLMStatusCode.LLM_PARAM_INVALID, f"[unlink] comm_id {comm_id} is not linked"
             )
         for remote_id in linked:
-            self._unlink_one(remote_id)
+            self._links.unlink(remote_id)
 
     def query_register_mem_status(self, comm_id: int) -> RegisterMemStatus:
         """OK once `link` returned (it registers the pools before it returns) while every link of
@@ -239,13 +223,13 @@ class LLMDataDist:
         self._check_is_inited()
         self._require_cache_manager_mode("query_register_mem_status")
         check_uint64("comm_id", comm_id)
-        linked = self._comms.get(comm_id)
+        linked = self._links.comm(comm_id)
         if linked is None:
             raise_status(
                 LLMStatusCode.LLM_PARAM_INVALID,
                 f"[query_register_mem_status] comm_id {comm_id} is not linked",
             )
-        alive = all(self._is_linked(remote_id) for remote_id in linked)
+        alive = all(self._links.is_linked(remote_id) for remote_id in linked)
         return RegisterMemStatus.OK if alive else RegisterMemStatus.FAILED
 
     def _require_cache_manager_mode(self, api: str) -> None:
@@ -255,113 +239,10 @@ class LLMDataDist:
                 f"{api} is not supported when llm.EnableCacheManager is not configured.",
             )
 
-    def _is_linked(self, remote_id: int) -> bool:
-        try:
-            self._linked_peer(remote_id)
-        except LLMException:
-            return False
-        return True
-
-    def _link_one(
-        self, remote_id: int, addresses: Sequence[tuple[int, int]], timeout: int
-    ) -> LLMStatusCode:
-        peer = _find_peer(self, remote_id, addresses)
-        if peer is None:
-            return self._link_remote(remote_id, addresses, timeout)
-        with self._lock:
-            self._links[remote_id] = weakref.ref(peer)
-        with peer._lock:
-            peer._links[self._cluster_id] = weakref.ref(self)
-        return LLMStatusCode.LLM_SUCCESS
-
-    def _unlink_one(self, remote_id: int) -> LLMStatusCode:
-        with self._lock:
-            link = self._links.pop(remote_id, None)
-            remote = self._remote_links.pop(remote_id, None)
-        if remote is not None:
-            remote.close()
-            return LLMStatusCode.LLM_SUCCESS
-        peer = link() if link is not None else None
-        if peer is None:
-            return LLMStatusCode.LLM_NOT_YET_LINK
-        with peer._lock:
-            back = peer._links.get(self._cluster_id)
-            if back is not None and back() is self:
-                del peer._links[self._cluster_id]
-        return LLMStatusCode.LLM_SUCCESS
-
-    def _link_remote(
-        self, remote_id: int, addresses: Sequence[tuple[int, int]], timeout: int
-    ) -> LLMStatusCode:
-        """Links to a listener of another process; the per-cluster status."""
-        if self._transport == Transport.IN_PROCESS or not addresses:
-            return LLMStatusCode.LLM_LINK_FAILED
-        last_error: LLMException | None = None
-        for ip, port in addresses:
-            try:
-                remote = RemoteLink(
-                    self._cluster_id,
-                    remote_id,
-                    int_to_ip(ip),
-                    port,
-                    self._transport,
-                    timeout,
-                    self._cross_host_endpoint,
-                )
-            except LLMException as error:
-                last_error = error
-                continue
-            with self._lock:
-                old = self._remote_links.pop(remote_id, None)
-                self._links.pop(remote_id, None)
-                self._remote_links[remote_id] = remote
-            if old is not None:
-                old.close()
-            return LLMStatusCode.LLM_SUCCESS
-        if last_error is not None:
-            _log.warning("link to cluster %d failed: %s", remote_id, last_error)
-        return LLMStatusCode.LLM_LINK_FAILED
-
-    def _offered_endpoint(
-        self, engine: _core.Engine, ip: str, options: dict[str, str]
-    ) -> MooncakeEndpoint | None:
-        """The Mooncake endpoint a listener offers: with the extra installed (auto), or required
-        (transport mooncake: without the extra, init fails with a message naming it)."""
-        if self._transport == Transport.SHM:
-            return None
-        if self._transport == Transport.AUTO and not mooncake_available():
-            return None
-        self._mooncake = MooncakeEndpoint(engine, ip, mooncake_protocol(options))
-        return self._mooncake
-
-    def _cross_host_endpoint(self, local_ip: str) -> MooncakeEndpoint:
-        with self._lock:
-            if self._mooncake is None:
-                assert self._engine is not None
-                self._mooncake = MooncakeEndpoint(
-                    self._engine, local_ip, mooncake_protocol(self._options)
-                )
-            return self._mooncake
-
-    def _close_mooncake(self) -> None:
-        if self._mooncake is not None:
-            self._mooncake.close()
-            self._mooncake = None
-
     def _linked_peer(self, cluster_id: int) -> _core.Engine | RemoteLink:
         """The engine of the linked cluster `cluster_id` (this process), or the link to it (another
         process); LLMException(NOT_YET_LINK) without a live link."""
-        remote = self._remote_links.get(cluster_id)
-        if remote is not None and not remote.closed:
-            return remote
-        link = self._links.get(cluster_id)
-        peer = link() if link is not None else None
-        if peer is None or not peer._initialized or peer._engine is None:
-            raise_status(
-                LLMStatusCode.LLM_NOT_YET_LINK,
-                f"current cluster is not linked with remote cluster:{cluster_id}",
-            )
-        return peer._engine
+        return self._links.peer(cluster_id)
 
     @property
     def _product(self) -> ProductLine | None:

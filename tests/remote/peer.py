@@ -146,7 +146,7 @@ class Peer:
     def raw_lease(self, cluster_id: int, key: list[int]) -> int:
         """Takes a lease as a pull would, and never commits it (a DECODER dying mid-pull)."""
         assert self.dd is not None
-        link = self.dd._remote_links[cluster_id]
+        link = self.dd._links.remote_link(cluster_id)
         from llm_datadist_ref._remote.link import _Deadline
 
         reply = link.request(

@@ -48,7 +48,7 @@ def test_forced_mooncake_pull_by_key_and_id_then_push(peers: Peers) -> None:
     decoder = mooncake_decoder(remote=True)
     try:
         assert link(decoder, port) == (S.LLM_SUCCESS, [S.LLM_SUCCESS])
-        assert decoder._remote_links[PROMPT_ID]._mooncake is not None, "the link uses Mooncake"
+        assert decoder._links.remote_link(PROMPT_ID)._mooncake is not None, "the link uses Mooncake"
         cm = decoder.cache_manager
         dst = cm.allocate_cache(ld.CacheDesc(TENSORS, SHAPE, ld.DataType.DT_UINT8))
         cm.pull_cache(ld.CacheKeyByIdAndIndex(PROMPT_ID, cache_id, 1), dst, 0)
