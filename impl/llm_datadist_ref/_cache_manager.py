@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._remote.link import RemoteLink
 from ._status import LLMParamValueError, LLMStatusCode, raise_if_false, raise_status
-from ._types import BlocksCacheKey, Cache, CacheDesc, CacheKey, CacheKeyByIdAndIndex, Placement
+from ._types import (
+    KEY_BY_BLOCKS,
+    KEY_BY_CACHE_KEY,
+    KEY_BY_ID,
+    BlocksCacheKey,
+    Cache,
+    CacheDesc,
+    CacheKey,
+    CacheKeyByIdAndIndex,
+    Placement,
+)
 from ._validate import (
     check_int64,
     check_isinstance,
@@ -31,7 +41,6 @@ __all__ = ["CacheManager"]
 _log = logging.getLogger("llm_datadist_ref")
 
 _TENSORS_PER_LAYER = 2
-_KEY_BY_CACHE_KEY, _KEY_BY_ID, _KEY_BY_BLOCKS = 0, 1, 2
 
 
 def _type_error(name: str, expected: str, value: object) -> NoReturn:
@@ -88,9 +97,31 @@ def _size(value: object, operation: str) -> int:
     return value
 
 
+def _transfer_tensors(
+    kwargs: dict[str, Any], cache: Cache, operation: str
+) -> tuple[list[int], list[int]]:
+    """Tensor indices of a pull's layer-range kwargs into `cache`: ([], []) (every tensor) without
+    them."""
+    if not kwargs:
+        return [], []
+    per_layer = _tensors_per_layer(
+        kwargs.get("tensor_num_per_layer", _TENSORS_PER_LAYER), operation
+    )
+    limit = cache._layout()[1]
+    src = _layer_tensor_indices("src_layer_range", kwargs.get("src_layer_range"), per_layer, limit)
+    dst = _layer_tensor_indices("dst_layer_range", kwargs.get("dst_layer_range"), per_layer, limit)
+    return src, dst
+
+
 def _index_list(name: str, values: object) -> list[int] | tuple[int, ...]:
     if values is None:
         return ()
+    if type(values) is list or type(values) is tuple:
+        for value in values:  # the common case first: exact ints, checked without the helper
+            if type(value) is not int:
+                break
+        else:
+            return values
     check_isinstance(name, values, (list, tuple), int)
     assert isinstance(values, (list, tuple))
     return values
@@ -406,24 +437,17 @@ class CacheManager:
         elif not isinstance(cache_key, (CacheKey, CacheKeyByIdAndIndex)):
             _type_error("cache_key", "'CacheKey', 'CacheKeyByIdAndIndex'", cache_key)
         _require_cache("cache", cache)
-        check_uint32("batch_index", batch_index)
-        _size(size, "pull_cache")
-        per_layer = _tensors_per_layer(
-            kwargs.get("tensor_num_per_layer", _TENSORS_PER_LAYER), "pull_cache"
-        )
-        limit = cache._layout()[1]
-        src_tensors = _layer_tensor_indices(
-            "src_layer_range", kwargs.get("src_layer_range"), per_layer, limit
-        )
-        dst_tensors = _layer_tensor_indices(
-            "dst_layer_range", kwargs.get("dst_layer_range"), per_layer, limit
-        )
-        raise_if_false(
-            not cache._is_blocks_cache, "param check failed, cache can not be blocks cache."
-        )
+        _u32("batch_index", batch_index)
+        if type(size) is not int or size != -1:
+            _size(size, "pull_cache")
+        src_tensors, dst_tensors = _transfer_tensors(kwargs, cache, "pull_cache")
+        if cache._is_blocks_cache:
+            raise LLMParamValueError("param check failed, cache can not be blocks cache.")
         kind, a, b, c = _remote_key(cache_key)
         remote = self._llm_datadist._linked_peer(cache_key.cluster_id)
-        dst_id = self._own_or_missing(cache, "dst")
+        dst_id = (
+            cache._cache_id if cache._cache_manager is self else self._own_or_missing(cache, "dst")
+        )
         if isinstance(remote, RemoteLink):
             destination: dict[str, Any] = {"dst_id": dst_id, "batch_index": batch_index}
             destination.update(size=size, src_blocks=[], dst_blocks=[], src_tensors=src_tensors)
@@ -457,21 +481,11 @@ class CacheManager:
         _require_cache("dst_cache", dst_cache)
         src = _index_list("src_blocks", src_blocks)
         dst = _index_list("dst_blocks", dst_blocks)
-        raise_if_false(
-            dst_cache._is_blocks_cache, "param check failed, dst_cache should be blocks cache."
-        )
+        if not dst_cache._is_blocks_cache:
+            raise LLMParamValueError("param check failed, dst_cache should be blocks cache.")
         if not dst:
             raise LLMParamValueError("dst_blocks can not be empty.")
-        per_layer = _tensors_per_layer(
-            kwargs.get("tensor_num_per_layer", _TENSORS_PER_LAYER), "pull_blocks"
-        )
-        limit = dst_cache._layout()[1]
-        src_tensors = _layer_tensor_indices(
-            "src_layer_range", kwargs.get("src_layer_range"), per_layer, limit
-        )
-        dst_tensors = _layer_tensor_indices(
-            "dst_layer_range", kwargs.get("dst_layer_range"), per_layer, limit
-        )
+        src_tensors, dst_tensors = _transfer_tensors(kwargs, dst_cache, "pull_blocks")
         if isinstance(src_cache_key, BlocksCacheKey):
             if not src:
                 raise LLMParamValueError("src_blocks can not be empty.")
@@ -483,16 +497,18 @@ class CacheManager:
         remote = self._llm_datadist._linked_peer(
             check_uint64("cluster_id", src_cache_key.cluster_id)
         )
-        dst_id = self._own_or_missing(dst_cache, "dst")
+        dst_id = (
+            dst_cache._cache_id
+            if dst_cache._cache_manager is self
+            else self._own_or_missing(dst_cache, "dst")
+        )
         if isinstance(remote, RemoteLink):
             destination: dict[str, Any] = {"dst_id": dst_id, "batch_index": 0, "size": -1}
             destination.update(src_blocks=list(src), dst_blocks=list(dst))
             destination.update(src_tensors=src_tensors, dst_tensors=dst_tensors)
             remote.pull(engine, "pull_blocks", (kind, a, b, c), destination)
             return
-        engine.pull_blocks(
-            remote, kind, a, b, c, dst_id, list(src), list(dst), src_tensors, dst_tensors
-        )
+        engine.pull_blocks(remote, kind, a, b, c, dst_id, src, dst, src_tensors, dst_tensors)
 
     def push_cache(
         self,
@@ -556,8 +572,10 @@ class CacheManager:
 
 def _remote_key(key: CacheKey | CacheKeyByIdAndIndex | BlocksCacheKey) -> tuple[int, int, int, int]:
     """The core's encoding of a key: (kind, a, b, c)."""
+    if type(key) is CacheKey or type(key) is CacheKeyByIdAndIndex:
+        return key._remote  # encoded once, when the (immutable) key was made
     if isinstance(key, CacheKey):
-        return _KEY_BY_CACHE_KEY, key.req_id, key.prefix_id, key.model_id
+        return KEY_BY_CACHE_KEY, key.req_id, key.prefix_id, key.model_id
     if isinstance(key, CacheKeyByIdAndIndex):
-        return _KEY_BY_ID, key.cache_id, key.batch_index, 0
-    return _KEY_BY_BLOCKS, check_uint64("model_id", key.model_id), 0, 0
+        return KEY_BY_ID, key.cache_id, key.batch_index, 0
+    return KEY_BY_BLOCKS, check_uint64("model_id", key.model_id), 0, 0

@@ -31,6 +31,9 @@ __all__ = [
     "RegisterMemStatus",
 ]
 
+#: How the core is told which kind of key a transfer names (the first item of a key's `_remote`).
+KEY_BY_CACHE_KEY, KEY_BY_ID, KEY_BY_BLOCKS = 0, 1, 2
+
 _MAX_DIMS = 32  # the vendor accepts shapes of 1..32 dims
 _MAX_TENSOR_BYTES = 2**63 - 1
 
@@ -305,7 +308,7 @@ class CacheKey:
     (where cluster_id names the PROMPT). req_id UINT64_MAX is the placeholder of an unused index.
     """
 
-    __slots__ = ("_cluster_id", "_model_id", "_packed", "_prefix_id", "_req_id")
+    __slots__ = ("_cluster_id", "_model_id", "_packed", "_prefix_id", "_remote", "_req_id")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         params = _key_params(
@@ -317,6 +320,12 @@ class CacheKey:
         self._model_id = check_uint64("model_id", params.get("model_id", 0))
         self._prefix_id = check_uint64("prefix_id", params.get("prefix_id", INVALID_ID))
         self._packed = (self._req_id, self._prefix_id, self._model_id)
+        self._remote = (
+            KEY_BY_CACHE_KEY,
+            self._req_id,
+            self._prefix_id,
+            self._model_id,
+        )  # the core's encoding
 
     @property
     def prompt_cluster_id(self) -> int:
@@ -376,12 +385,13 @@ class BlocksCacheKey:
 class CacheKeyByIdAndIndex:
     """Indexes one batch index of a PROMPT cache by its cache_id."""
 
-    __slots__ = ("_batch_index", "_cache_id", "_cluster_id")
+    __slots__ = ("_batch_index", "_cache_id", "_cluster_id", "_remote")
 
     def __init__(self, cluster_id: int, cache_id: int, batch_index: int = 0) -> None:
         self._cluster_id = check_uint64("cluster_id", cluster_id)
         self._cache_id = check_int64("cache_id", cache_id)
         self._batch_index = check_uint32("batch_index", batch_index)
+        self._remote = (KEY_BY_ID, self._cache_id, self._batch_index, 0)  # the core's encoding
 
     @property
     def cluster_id(self) -> int:

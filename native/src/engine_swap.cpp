@@ -103,13 +103,17 @@ void check_external(const Engine& engine, const ExternalCache& external, const c
 }
 
 void run_ring(const std::vector<CopySpan>& pieces, std::byte* staging, std::size_t slot_bytes) {
-    // Ring of kStagingSlots slots, single producer (the caller: host -> staging, the H2D stage)
-    // and single consumer (one worker: staging -> device, the D2D stage), in order. The two
-    // counters are the only shared state; waits spin briefly, then yield, so a handoff costs no
-    // system call when both stages are running.
+    // Ring of kStagingSlots slots. One producer (the caller: host -> staging, the H2D stage) fills
+    // slots in order; the D2D stage (staging -> device) is drained by one worker AND by the caller
+    // whenever the ring is full, so neither stage waits for a thread that is not running: on a
+    // busy machine the caller does both stages itself instead of handing every piece over and
+    // waiting. Drainers claim filled pieces with one CAS each; a slot is refilled once its piece
+    // is drained. Waits spin briefly, then yield.
     struct Ring {
-        std::atomic<std::size_t> filled{0};
-        std::atomic<std::size_t> drained{0};
+        std::atomic<std::size_t> filled{0};     ///< pieces staged so far
+        std::atomic<std::size_t> claimed{0};    ///< pieces a drainer has taken
+        std::atomic<std::size_t> completed{0};  ///< pieces written to the device
+        std::array<std::atomic<std::size_t>, kStagingSlots> drained{};  ///< per slot: last piece + 1
         std::array<CopySpan, kStagingSlots> pieces{};
     };
     auto ring = std::make_shared<Ring>();
@@ -121,26 +125,51 @@ void run_ring(const std::vector<CopySpan>& pieces, std::byte* staging, std::size
             }
         }
     };
+    // Drains the oldest staged piece nobody has claimed; false when there is none.
+    const auto drain_one = [ring, staging, slot_bytes] {
+        std::size_t next = ring->claimed.load(std::memory_order_relaxed);
+        while (next < ring->filled.load(std::memory_order_acquire)) {
+            if (ring->claimed.compare_exchange_weak(next, next + 1, std::memory_order_acq_rel)) {
+                const std::size_t slot = next % kStagingSlots;
+                const CopySpan& piece = ring->pieces[slot];
+                std::memcpy(piece.dst, staging + slot * slot_bytes, piece.bytes);
+                ring->drained[slot].store(next + 1, std::memory_order_release);
+                ring->completed.fetch_add(1, std::memory_order_release);  // last touch of the ring's memory
+                return true;
+            }
+        }
+        return false;
+    };
 
-    WorkerPool::shared().submit([ring, total, staging, slot_bytes, wait_until] {
-        for (std::size_t i = 0; i < total; ++i) {
-            wait_until([&] { return ring->filled.load(std::memory_order_acquire) > i; });
-            const std::size_t slot = i % kStagingSlots;
-            const CopySpan& piece = ring->pieces[slot];
-            std::memcpy(piece.dst, staging + slot * slot_bytes, piece.bytes);
-            ring->drained.store(i + 1, std::memory_order_release);
+    // A worker that starts late finds every piece claimed and leaves without touching staging.
+    WorkerPool::shared().submit([ring, total, drain_one, wait_until] {
+        while (ring->claimed.load(std::memory_order_acquire) < total) {
+            if (!drain_one()) {
+                wait_until([&] {
+                    const std::size_t next = ring->claimed.load(std::memory_order_acquire);
+                    return next >= total || next < ring->filled.load(std::memory_order_acquire);
+                });
+            }
         }
     });
 
     for (std::size_t i = 0; i < total; ++i) {
-        wait_until([&] { return i - ring->drained.load(std::memory_order_acquire) < kStagingSlots; });
         const std::size_t slot = i % kStagingSlots;
+        // The slot is free once piece i - kStagingSlots has been drained: drain it ourselves if
+        // the worker has not got to it.
+        while (i >= kStagingSlots && ring->drained[slot].load(std::memory_order_acquire) != i - kStagingSlots + 1) {
+            if (!drain_one()) {
+                std::this_thread::yield();
+            }
+        }
         const CopySpan& piece = pieces[i];
         std::memcpy(staging + slot * slot_bytes, piece.src, piece.bytes);
         ring->pieces[slot] = piece;
         ring->filled.store(i + 1, std::memory_order_release);
     }
-    wait_until([&] { return ring->drained.load(std::memory_order_acquire) == total; });
+    while (drain_one()) {
+    }
+    wait_until([&] { return ring->completed.load(std::memory_order_acquire) == total; });
 }
 
 }  // namespace

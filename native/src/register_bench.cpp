@@ -87,6 +87,8 @@ void register_bench(py::module_& m) {
             return py::make_tuple(0, py::list());
         },
         "A trivial call with Engine.allocate's argument and result shape.");
+    bench.def(
+        "noop_like_deallocate", [](int64_t, bool) {}, "A trivial call with Engine.deallocate's arguments.");
     py::class_<MemcpyBench>(bench, "MemcpyBench")
         .def(py::init<std::size_t, std::size_t>(), py::arg("src_bytes"), py::arg("dst_bytes"))
         .def(
