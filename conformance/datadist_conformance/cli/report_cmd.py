@@ -43,8 +43,8 @@ EXIT_BAD_INPUT = 2
 EXIT_NOT_CERTIFIED = 3
 
 
-def register(commands: Any) -> None:
-    report = commands.add_parser("report", help="render, summarise and diff conformance results")
+def register(commands: Any, summary: str) -> None:
+    report = commands.add_parser("report", help=summary)
     actions = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
 
     render = actions.add_parser(
@@ -55,10 +55,10 @@ def register(commands: Any) -> None:
     _add_spec_dir(render)
     render.set_defaults(handler=_render)
 
-    summary = actions.add_parser("summary", help="print each product line's verdict")
-    summary.add_argument("results", type=Path, help="an output directory or one results.json")
-    _add_require_certified(summary)
-    summary.set_defaults(handler=_summary)
+    verdicts = actions.add_parser("summary", help="print each product line's verdict")
+    verdicts.add_argument("results", type=Path, help="an output directory or one results.json")
+    _add_require_certified(verdicts)
+    verdicts.set_defaults(handler=_summary)
 
     diff = actions.add_parser(
         "diff",

@@ -33,10 +33,10 @@ EXIT_CODES = f"""exit status:
   {Exit.CRASH:d}  the suite itself crashed (a bug of the suite; the traceback is printed)"""
 
 
-def register(commands: Any) -> None:
+def register(commands: Any, summary: str) -> None:
     run = commands.add_parser(
         "run",
-        help="certify an implementation on one or all product lines",
+        help=summary,
         description="Run the conformance suite against an implementation and write reports per product line.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,

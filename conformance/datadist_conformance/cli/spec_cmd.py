@@ -14,8 +14,8 @@ from ..speclib.dump import dump
 __all__ = ["register"]
 
 
-def register(commands: Any) -> None:
-    spec = commands.add_parser("spec", help="validate, print or trace the spec")
+def register(commands: Any, summary: str) -> None:
+    spec = commands.add_parser("spec", help=summary)
     actions = spec.add_subparsers(dest="spec_command", required=True, metavar="ACTION")
 
     validate = actions.add_parser(
