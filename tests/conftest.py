@@ -14,6 +14,15 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# fuzz: long runs of the stateful harnesses on demand (HYPOTHESIS_PROFILE=fuzz), e.g. before a
+# release or after a change to the core; see tests/impl/test_fuzz_public_api.py.
+settings.register_profile(
+    "fuzz",
+    max_examples=2000,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 # The reference's engines in these tests link within this process and reuse fixed loopback
