@@ -268,7 +268,12 @@ void Engine::run_staged_swap_in(const SwapPlan& plan) {
         }
     }
     run_ring(pieces, staging_.base, slot_bytes);
-    if (staging_.bytes > kRetainedStagingBytes) {
+}
+
+void Engine::release_idle_staging() {
+    // A swap running meanwhile holds the lock and will release the ring itself when it is done.
+    std::unique_lock<std::mutex> staging_lock(staging_mu_, std::try_to_lock);
+    if (staging_lock.owns_lock() && staging_.bytes > kRetainedStagingBytes) {
         unmap_staging();  // idle from now on: a large ring is not kept resident between swaps
     }
 }

@@ -20,7 +20,7 @@ void register_copies(EngineClass& engine) {
             const CopyPlan plan = self.plan_copy_cache(dst_id, src_id, static_cast<uint32_t>(dst_index),
                                                        static_cast<uint32_t>(src_index), offset_bytes, size_bytes,
                                                        deadline);
-            run_plan(self, plan);
+            run_interruptible(self, plan);
         },
         py::arg("dst_id"), py::arg("src_id"), py::arg("dst_batch_index"), py::arg("src_batch_index"),
         py::arg("offset"), py::arg("size"),
@@ -32,7 +32,7 @@ void register_copies(EngineClass& engine) {
             const std::vector<IndexPair> pairs = read_block_copy_info(copy_block_info);
             const Deadline deadline = begin_operation(self, Operation::kCopyBlocks);
             const CopyPlan plan = self.plan_copy_blocks(cache_id, pairs, deadline);
-            run_plan(self, plan);
+            run_interruptible(self, plan);
         },
         py::arg("cache_id"), py::arg("copy_block_info"),
         "For each {src: [dst, ...]} entry, copies block src to every dst block, in every tensor.");

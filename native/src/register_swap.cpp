@@ -38,12 +38,7 @@ void register_swap(EngineClass& engine) {
             const Deadline deadline = begin_operation(self, Operation::kSwapBlocks);
             SwapPlan plan = self.plan_swap(src_id, src ? &*src : nullptr, dst_id, dst ? &*dst : nullptr, pairs,
                                            deadline);
-            if (plan.copies.total_bytes >= kReleaseGilThreshold) {
-                py::gil_scoped_release release;
-                self.run(plan);
-            } else {
-                self.run(plan);
-            }
+            run_interruptible(self, plan);
         },
         py::arg("src_id"), py::arg("src_addresses"), py::arg("src_tensor_bytes"), py::arg("src_num_blocks"),
         py::arg("dst_id"), py::arg("dst_addresses"), py::arg("dst_tensor_bytes"), py::arg("dst_num_blocks"),

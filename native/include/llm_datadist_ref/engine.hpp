@@ -176,6 +176,9 @@ class Engine {
     void finalize();
 
     std::optional<PoolUsage> usage(Placement placement) const;
+    /// Unmaps the staging ring if it is larger than kRetainedStagingBytes; called once a swap (all
+    /// its slices) is done.
+    void release_idle_staging();
     /// Bytes of swap staging memory mapped right now (outside both pools).
     std::size_t staging_bytes() const noexcept { return staging_bytes_.load(std::memory_order_relaxed); }
     /// Whether [begin, begin + bytes) shares a byte with this engine's pools or staging ring.

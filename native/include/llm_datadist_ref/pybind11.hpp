@@ -34,6 +34,13 @@ Deadline begin_operation(const Engine& engine, Operation op);
 /// Runs a copy plan, releasing the GIL when it moves enough bytes to be worth it.
 void run_plan(const Engine& engine, const CopyPlan& plan);
 
+/// Runs a copy or swap plan that changes nothing but bytes (copy_cache, copy_blocks, swap_blocks)
+/// so that Ctrl-C stops it: in slices of 64 MiB, checking for signals between them. A
+/// KeyboardInterrupt leaves part of the destination written and nothing else changed. Pulls and
+/// pushes, which release keys, always run to completion.
+void run_interruptible(const Engine& engine, const CopyPlan& plan);
+void run_interruptible(Engine& engine, const SwapPlan& plan);
+
 /// Reads a Python int (bool included, as isinstance(x, int) does) into int64. Raises TypeError for
 /// other types and ValueError when it does not fit.
 int64_t read_int64(py::handle value, const char* name);
