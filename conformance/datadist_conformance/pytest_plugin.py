@@ -49,11 +49,8 @@ _COMMON = {
     "deadline": None,
     "database": None,
     "print_blob": True,
-    "suppress_health_check": [
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.filter_too_much,
-    ],
+    # filter_too_much stays on: it guards against properties that check almost nothing.
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
 }
 for _name, _settings in PROFILES.items():
     settings.register_profile(f"datadist-{_name}", _settings, **_COMMON)

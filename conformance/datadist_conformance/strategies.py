@@ -25,6 +25,7 @@ __all__ = [
     "boundary_first",
     "key_plans",
     "layouts",
+    "mixed_flags",
     "pool_specs",
     "seeds",
     "swap_maps",
@@ -166,6 +167,14 @@ def swap_maps(draw: st.DrawFn, *, source_blocks: int, destination_blocks: int) -
     sources = draw(st.permutations(range(source_blocks)), label="sources")[:size]
     destinations = draw(st.permutations(range(destination_blocks)), label="destinations")[:size]
     return dict(zip(sources, destinations, strict=True))
+
+
+@st.composite
+def mixed_flags(draw: st.DrawFn, *, size: int) -> list[bool]:
+    """``size`` flags, at least one set and one clear, drawn directly (no filter to reject)."""
+    count = draw(st.integers(1, size - 1), label="flags set")
+    chosen = draw(st.permutations(range(size)), label="positions")[:count]
+    return [index in chosen for index in range(size)]
 
 
 def wrong_values(

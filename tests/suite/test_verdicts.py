@@ -202,3 +202,38 @@ def test_checks_an_adapter_cannot_support_are_untestable_not_passed(tmp_path: Pa
     errors = {t.id: t.message[:300] for t in run.tests if t.outcome in ("fail", "error")}
     assert not errors, f"templates that need bytes without declaring it: {errors}"
     assert run.verdict == "partial"
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("target_path")
+def test_an_undocumented_refusal_is_not_read_as_it_does_not_fit(tmp_path: Path) -> None:
+    """This target refuses a three-page cache with RuntimeError, not LLMException. The release
+    checks ask "does a second three-page cache fit?": any exception must not mean "no"."""
+    only = ("test_clause[deallocate_cache.releases]", "test_clause[remove_cache_key.releases_key]")
+    options = runner.RunOptions(
+        impl="llm_datadist_broken_refusal_type", profile="quick", seed=5, only=only
+    )
+    run = runner.run_product("atlas-a3", options, tmp_path)
+    found = {t.id: (t.outcome, t.failed_clause) for t in run.tests}
+    assert found == dict.fromkeys(only, ("fail", "allocate_cache.pool.capacity")), found
+
+
+def test_health_checks_against_vacuous_properties_stay_on() -> None:
+    from hypothesis import HealthCheck, settings
+
+    for name in ("quick", "ci", "thorough"):
+        suppressed = settings.get_profile(f"datadist-{name}").suppress_health_check
+        assert HealthCheck.filter_too_much not in suppressed, name
+
+
+def test_an_empty_parametrized_list_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest skips a test parametrized over nothing: the suite would check nothing, silently."""
+    from datadist_conformance.suite import test_clauses
+
+    class NoClauses:
+        def clauses(self) -> list[object]:
+            return []
+
+    monkeypatch.setattr(test_clauses, "SPEC", NoClauses())
+    with pytest.raises(AssertionError, match="the suite would check nothing"):
+        test_clauses._clause_params(property_templates=True)

@@ -28,6 +28,9 @@ def _clause_params(property_templates: bool) -> list[Any]:
         family = TEMPLATES[clause.kind].family
         marks = [pytest.mark.clause(clause.id), pytest.mark.family(family)]
         params.append(pytest.param(clause.id, id=clause.id, marks=marks))
+    # An empty list would make pytest skip the test silently: a suite that checks nothing.
+    which = "property" if property_templates else "example"
+    assert params, f"no clause of the spec has an {which} template: the suite would check nothing"
     return params
 
 

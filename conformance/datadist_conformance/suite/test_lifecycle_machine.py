@@ -24,6 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule, run_s
 from datadist_conformance.checks import not_applicable
 from datadist_conformance.context import SuiteContext
 from datadist_conformance.harness import Cache, Layout, PoolSpec, Scenario
+from datadist_conformance.refusals import allocate_or_refused
 
 CLAUSES = (
     "allocate_cache.refs.held_by_id_and_keys",
@@ -90,10 +91,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             return None
         if self._pages_in_use() + 1 <= PAGES // 2:
             return self.s.expect_ok(self.prompt.cache_manager, method, *args)
-        try:
-            return self.s.t.call(self.prompt.cache_manager, method, *args)
-        except Exception:
-            return None
+        return allocate_or_refused(self.s, self.prompt.cache_manager, method, *args)
 
     def _key(self, req_id: int) -> Any:
         return self.s.key(self.prompt.cluster_id, req_id)

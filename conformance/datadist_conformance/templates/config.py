@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from ..harness import Cache, Layout, PoolSpec, Scenario, describe
 from ..integrity import expect_no_overlap, expect_pool_whole
+from ..refusals import allocate_or_refused
 from ..speclib import Clause
 from ..strategies import boundary_first, pool_specs
 from . import template
@@ -174,11 +175,9 @@ def _count_fitting(s: Scenario, engine: Any, placement: str, size: int, most: in
     caches: list[Cache] = []
     layout = Layout(1, (1, size), 1)
     for _ in range(most + 1):
-        try:
-            raw = s.t.call(
-                engine.cache_manager, "allocate_cache", s.desc(layout, placement=placement)
-            )
-        except Exception:
+        desc = s.desc(layout, placement=placement)
+        raw = allocate_or_refused(s, engine.cache_manager, "allocate_cache", desc)
+        if raw is None:
             break
         caches.append(Cache(raw, layout))
     return caches

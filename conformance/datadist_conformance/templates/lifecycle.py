@@ -18,8 +18,9 @@ from ..checks import untestable
 from ..harness import Cache, Engine, Layout, PoolSpec, Scenario, describe
 from ..integrity import expect_no_overlap, expect_pool_whole
 from ..recipes import recipe_for
+from ..refusals import allocate_or_refused
 from ..speclib import Clause
-from ..strategies import boundary_first, layouts, pool_specs, seeds
+from ..strategies import boundary_first, layouts, mixed_flags, pool_specs, seeds
 from . import template
 
 _req_ids = itertools.count(20_000)
@@ -35,9 +36,8 @@ def _fits(s: Scenario, engine: Engine, allocate: str = "allocate_cache") -> bool
     """Whether one more BIG cache fits; the attempt is released again when it does."""
     s.t.comment("does a second three-page cache fit?")
     desc = s.desc(BIG)
-    try:
-        cache = s.t.call(engine.cache_manager, allocate, desc)
-    except Exception:
+    cache = allocate_or_refused(s, engine.cache_manager, allocate, desc)
+    if cache is None:
         return False
     release = (
         "deallocate_blocks_cache" if allocate == "allocate_blocks_cache" else "deallocate_cache"
@@ -313,10 +313,9 @@ def pool_exhaustion(s: Scenario, clause: Clause, data: Any) -> None:
         if layout.tensor_bytes * layout.num_tensors > pool.memory_size - used:
             s.expect_raises(exceptions, cm, "allocate_cache", desc)
             continue
-        try:
-            live.append(Cache(s.t.call(cm, "allocate_cache", desc), layout))
-        except Exception:  # the document allows either (fragmentation, rounding)
-            continue
+        raw = allocate_or_refused(s, cm, "allocate_cache", desc)
+        if raw is not None:  # a refusal is allowed too (fragmentation, rounding)
+            live.append(Cache(raw, layout))
     _exhaust(s, engine, pool, placement, live, exceptions)
     order = data.draw(st.permutations(range(len(live))), label="order of the frees")
     for index in order:
@@ -373,12 +372,7 @@ def placeholder_key(s: Scenario, clause: Clause, data: Any) -> None:
     layout, dtype = data.draw(
         layouts(itemsize_of=s.ctx.itemsize, min_batch=2, max_batch=4), label="layout"
     )
-    pattern = data.draw(
-        st.lists(st.booleans(), min_size=layout.batch, max_size=layout.batch).filter(
-            lambda p: any(p) and not all(p)
-        ),
-        label="placeholder at batch index",
-    )
+    pattern = data.draw(mixed_flags(size=layout.batch), label="placeholder at batch index")
     prompt = s.engine()
     decoder = s.decoder_linked_to(prompt)
     keys = [
