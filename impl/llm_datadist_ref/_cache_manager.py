@@ -223,10 +223,11 @@ class CacheManager:
             packed.append(key._packed)
         geometry = cache_desc._geometry or cache_desc._allocation_geometry()
         # The core raises LLMException(PARAM_INVALID) when the placement has no pool.
-        cache_id, addresses = engine.allocate(*geometry, False, packed, None)
-        cache = Cache(cache_id, cache_desc, addresses, self, False, False)
-        cache._geometry = geometry
-        return cache
+        placement, num_tensors, tensor_bytes, batch_size = geometry
+        cache_id, addresses = engine.allocate(
+            placement, num_tensors, tensor_bytes, batch_size, False, packed, None
+        )
+        return Cache._allocated(cache_id, cache_desc, addresses, self, geometry, False)
 
     def deallocate_cache(self, cache: Cache) -> None:
         """Releases the cache_id reference; the memory goes once every key is released too.
@@ -236,12 +237,15 @@ class CacheManager:
             self._unavailable("deallocate_cache")
         if not isinstance(cache, Cache):
             _type_error("cache", "'Cache'", cache)
-        raise_if_false(
-            not cache._is_blocks_cache, "param check failed, cache can not be blocks cache."
-        )
+        if cache._is_blocks_cache:
+            raise_status(
+                LLMStatusCode.LLM_PARAM_INVALID,
+                "param check failed, cache can not be blocks cache.",
+            )
         if cache._cache_manager is self:  # another engine's cache stays untouched, handle included
             engine.deallocate(cache._cache_id, False)
-            cache._forget()
+            cache._tensor_addrs = []  # as cache._forget(), without the call
+            cache._valid = False
 
     def remove_cache_key(self, cache_key: CacheKey) -> None:
         """Releases the reference of one key: the cache can no longer be pulled by it.
@@ -442,7 +446,10 @@ class CacheManager:
             _size(size, "pull_cache")
         src_tensors, dst_tensors = _transfer_tensors(kwargs, cache, "pull_cache")
         if cache._is_blocks_cache:
-            raise LLMParamValueError("param check failed, cache can not be blocks cache.")
+            raise_status(
+                LLMStatusCode.LLM_PARAM_INVALID,
+                "param check failed, cache can not be blocks cache.",
+            )
         kind, a, b, c = _remote_key(cache_key)
         remote = self._llm_datadist._linked_peer(cache_key.cluster_id)
         dst_id = (
@@ -482,7 +489,10 @@ class CacheManager:
         src = _index_list("src_blocks", src_blocks)
         dst = _index_list("dst_blocks", dst_blocks)
         if not dst_cache._is_blocks_cache:
-            raise LLMParamValueError("param check failed, dst_cache should be blocks cache.")
+            raise_status(
+                LLMStatusCode.LLM_PARAM_INVALID,
+                "param check failed, dst_cache should be blocks cache.",
+            )
         if not dst:
             raise LLMParamValueError("dst_blocks can not be empty.")
         src_tensors, dst_tensors = _transfer_tensors(kwargs, dst_cache, "pull_blocks")
