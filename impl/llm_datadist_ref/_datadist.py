@@ -12,6 +12,7 @@ from ._cache_manager import CacheManager
 from ._cluster import LLMClusterInfo, int_to_ip
 from ._comm import check_link_arguments, rank_addresses
 from ._links import LinkTable
+from ._one_engine import one_engine_per_process
 from ._options import EngineSettings, read_engine_options
 from ._remote import Transport, resolve_transport
 from ._remote.link import RemoteLink
@@ -34,7 +35,8 @@ _directory_lock = threading.Lock()
 
 
 class LLMDataDist:
-    """One PROMPT or DECODER cluster. Unlike the vendor's, several may live in one process. With
+    """One PROMPT or DECODER cluster. Unlike the vendor's, several may live in one process (unless
+    one-engine mode is on, see `_one_engine`). With
     llm.listenIpInfo it listens there for links from other processes and hosts; link_clusters
     links to an engine of this process when one listens at the address, else to that listener.
     """
@@ -76,6 +78,8 @@ class LLMDataDist:
                         f"options only support str keys and values, got {type_name(key)}: {type_name(value)}"
                     )
             settings = read_engine_options(options)
+            if one_engine_per_process(options):
+                _refuse_a_second_engine(self)
             self._links.transport = resolve_transport(options)
             self._links.options = dict(options)
             listening = (
@@ -266,3 +270,16 @@ def _find_peer(
         wanted = set(addresses)
         candidates = [dd for dd in candidates if dd._listen_address in wanted]
     return candidates[0] if len(candidates) == 1 else None
+
+
+def _refuse_a_second_engine(origin: LLMDataDist) -> None:
+    """LLMException(LLM_FAILED) while another engine of this process is initialized (the vendor's
+    rule, in one-engine mode)."""
+    with _directory_lock:
+        live = [dd.cluster_id for dd in _directory if dd is not origin and dd._initialized]
+    if live:
+        raise_status(
+            LLMStatusCode.LLM_FAILED,
+            f"Cannot init multiple LLMDataDists: cluster {live[0]} is initialized in this process "
+            "(one engine per process)",
+        )
