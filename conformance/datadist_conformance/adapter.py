@@ -5,7 +5,8 @@ A target is a module with the llm_datadist surface. The adapter adds:
 * ``bytes``: reading and writing the bytes of a cache's tensors (default:
   ``tensor_addrs`` are host pointers, read with ctypes);
 * ``peer``: linking a DECODER engine to a PROMPT engine for pull tests
-  (default: ``LLMClusterInfo`` + ``link_clusters``, both in this process);
+  (default: ``LLMClusterInfo`` + ``link_clusters``; with ``--peer process`` the DECODER
+  lives in a helper process that :meth:`Adapter.peer_process` starts);
 * ``fault_injection``: making an operation slow, for ``sync_kv_timeout``
   clauses (default: not available);
 * ``product_emulation``: making the target act as a given product line
@@ -23,7 +24,10 @@ import ctypes
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from .peer.client import PeerProcess
 
 __all__ = ["CAPABILITIES", "Adapter", "HostBuffer", "LinkError"]
 
@@ -97,6 +101,25 @@ class Adapter:
         cluster.remote_cluster_id = prompt_cluster_id
         cluster.append_remote_ip_info(*prompt_address)
         decoder.unlink_clusters([cluster])
+
+    # -- peer in another process (peer mode ``process``) --------------------------------------
+
+    def peer_process(self) -> PeerProcess:
+        """The helper process that runs the other engine of a linked pair: by default one
+        ``python -m datadist_conformance.peer`` per target and adapter, reused by every test
+        (it imports this target and this adapter class, which must be importable by name)."""
+        from .peer.client import helper_for  # the peer package imports this module
+
+        return helper_for(self.module, self.name)
+
+    def cross_process_options(self) -> Mapping[str, str]:
+        """Extra ``init`` options for engines that link with an engine of another process."""
+        return {}
+
+    def device_id(self, *, helper: bool) -> int:
+        """``LLMConfig.device_id`` of the suite's engines: in the test process, or in the helper
+        (an adapter for a device that one process at a time may use returns another id)."""
+        return 0
 
     # -- fault injection ----------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ class SuiteContext:
     adapter_spec: str | None = None  #: as given on the command line, for replay snippets
     current_test: list[str] | None = None  #: [node id of the running test], set by the plugin
     level: str = "document"  #: the certification level: which clauses this run checks
+    peer_mode: str = "inprocess"  #: where a DECODER linked to a PROMPT lives (peer.mode)
 
     def supported(self, api_id: str) -> bool:
         """Whether the API exists on this run's product line."""
@@ -52,6 +53,7 @@ class SuiteContext:
             f"--level {self.level} --profile {self.profile} --seed {self.seed}"
             + (f" --only '{test}'" if test else "")
             + (f" --adapter {self.adapter_spec}" if self.adapter_spec else "")
+            + (" --peer process" if self.peer_mode == "process" else "")
             + "\n"
         )
         header = (
@@ -60,5 +62,10 @@ class SuiteContext:
             + rerun
             + "from datadist_conformance import replay\n"
             f"m, adapter = replay.target({self.target.name!r}, adapter={self.adapter_spec!r})"
+            + (
+                "\n# peer mode process: calls on peer.* objects ran in the suite's helper process"
+                if self.peer_mode == "process"
+                else ""
+            )
         )
         return Transcript(self.target.name, header)

@@ -13,6 +13,7 @@ import builtins
 import itertools
 import json
 import math
+import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from . import replay
 from .adapter import HostBuffer
 from .checks import ConformanceFailure, PreconditionError, untestable
+from .peer.client import PeerError, PeerProcess, Recipes, remote_peer
 
 if TYPE_CHECKING:
     from .context import SuiteContext
@@ -103,10 +105,17 @@ class Engine:
     cluster_id: int
     address: tuple[str, int]
     linked_to: list[Engine] = field(default_factory=list)
+    peer: PeerProcess | None = None  #: the helper process it lives in; None: this process
+    closed: bool = False
 
 
 class Scenario:
-    """Everything one example does to the target, recorded for replay."""
+    """Everything one example does to the target, recorded for replay.
+
+    In peer mode ``process`` the DECODER of a linked pair lives in the helper process, and
+    each process holds at most one engine at a time: starting an engine finalizes the live
+    one of the same process first (templates never use an engine after starting the next).
+    """
 
     def __init__(self, ctx: SuiteContext, clause: Clause | None = None) -> None:
         self.ctx = ctx
@@ -120,6 +129,8 @@ class Scenario:
         self.engines: list[Engine] = []
         self._buffers: list[HostBuffer] = []
         self._shared: Engine | None = None
+        self.cross_process = ctx.peer_mode == "process"
+        self.recipes = Recipes()  #: how target objects were built, to send them to the helper
 
     def __enter__(self) -> Scenario:
         return self
@@ -136,7 +147,10 @@ class Scenario:
 
     def new(self, class_name: str, *args: Any, **kwargs: Any) -> Any:
         """``m.<class_name>(*args, **kwargs)``, recorded."""
-        return self.t.invoke(f"m.{class_name}", getattr(self.m, class_name), args, kwargs)
+        value = self.t.invoke(f"m.{class_name}", getattr(self.m, class_name), args, kwargs)
+        if self.cross_process:
+            self.recipes.remember(value, class_name, args, kwargs)
+        return value
 
     def exception_types(self, names: Sequence[str]) -> tuple[type[BaseException], ...]:
         return tuple(
@@ -152,14 +166,18 @@ class Scenario:
         device_pool: PoolSpec | None = DEFAULT_DEVICE_POOL,
         host_pool: PoolSpec | None = None,
         sync_kv_timeout: int | None = None,
+        peer: PeerProcess | None = None,
     ) -> Engine:
-        """An initialised engine in CacheManager mode; a failure here is a PreconditionError."""
+        """An initialised engine in CacheManager mode, in this process or in the helper ``peer``;
+        a failure here is a PreconditionError."""
+        self._make_room(peer)
         number = next(_ids)
         cluster_id = 7000 + number
-        address = ("127.0.0.1", 20000 + number % 30000)
+        address = ("127.0.0.1", self._port(number))
+        construct = self._constructor(peer)
         try:
-            config = self.new("LLMConfig")
-            self.t.set(config, "device_id", 0)
+            config = construct("LLMConfig")
+            self.t.set(config, "device_id", self.adapter.device_id(helper=peer is not None))
             self.t.set(config, "enable_cache_manager", True)
             if device_pool is not None:
                 self.t.set(config, "mem_pool_cfg", device_pool.json())
@@ -169,31 +187,68 @@ class Scenario:
                 self.t.set(config, "sync_kv_timeout", sync_kv_timeout)
             if role == "PROMPT":
                 self.t.set(config, "listen_ip_info", f"{address[0]}:{address[1]}")
-            options = dict(self.t.call(config, "generate_options"))
-            options.update(self.adapter.init_options(self.ctx.product_id))
-            literal = self.t.render(options)
-            self.t.add(f"{self.t.name(options, 'options')} = {literal}")
-            datadist = self.new("LLMDataDist", self.enum("LLMRole", role), cluster_id)
-            engine = Engine(datadist, None, role, cluster_id, address)
+            options = self._options(config)
+            datadist = construct("LLMDataDist", self.enum("LLMRole", role), cluster_id)
+            engine = Engine(datadist, None, role, cluster_id, address, peer=peer)
             self.engines.append(engine)
             self.t.call(datadist, "init", options)
             engine.cache_manager = self.t.get(datadist, "cache_manager", prefix="cm")
+        except PeerError:
+            raise
         except Exception as exc:
+            where = " in the peer process" if peer is not None else ""
             raise PreconditionError(
-                f"starting a {role} engine", describe(exc), self.t.source()
+                f"starting a {role} engine{where}", describe(exc), self.t.source()
             ) from exc
         return engine
+
+    def _options(self, config: Any) -> dict[str, str]:
+        """generate_options() of ``config``, plus the adapter's options, recorded."""
+        options = dict(self.t.call(config, "generate_options"))
+        options.update(self.adapter.init_options(self.ctx.product_id))
+        if self.cross_process:
+            options.update(self.adapter.cross_process_options())
+        literal = self.t.render(options)  # before the dict gets a name
+        self.t.add(f"{self.t.name(options, 'options')} = {literal}")
+        return options
+
+    def _constructor(self, peer: PeerProcess | None) -> Any:
+        """``construct(class_name, *args)``: a target object here, or in the helper ``peer``."""
+        if peer is None:
+            return self.new
+
+        def construct(class_name: str, *args: Any) -> Any:
+            return self.t.invoke(f"peer.{class_name}", peer.construct(class_name), args)
+
+        return construct
+
+    def _port(self, number: int) -> int:
+        """A listening port: a fixed one per engine in process (nothing listens), a free one
+        from the kernel when engines link across processes."""
+        if not self.cross_process:
+            return 20000 + number % 30000
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+    def _make_room(self, peer: PeerProcess | None) -> None:
+        """In peer mode ``process``: finalize the live engine of the process an engine starts in."""
+        if not self.cross_process:
+            return
+        for engine in self.engines:
+            if engine.peer is peer and not engine.closed:
+                self.t.comment("one engine per process: the previous one is finalized first")
+                self._finalize(engine)
 
     def unstarted_engine(self, config: Any) -> tuple[Any, dict[str, str]]:
         """A PROMPT LLMDataDist and the options of ``config`` (in CacheManager mode), not yet
         initialised: for checks that ``init`` rejects them. It is finalized at close."""
+        self._make_room(None)
         number = next(_ids)
         try:
-            self.t.set(config, "device_id", 0)
+            self.t.set(config, "device_id", self.adapter.device_id(helper=False))
             self.t.set(config, "enable_cache_manager", True)
-            options = dict(self.t.call(config, "generate_options"))
-            options.update(self.adapter.init_options(self.ctx.product_id))
-            self.t.add(f"{self.t.name(options, 'options')} = {self.t.render(options)}")
+            options = self._options(config)
             datadist = self.new("LLMDataDist", self.enum("LLMRole", "PROMPT"), 7000 + number)
         except Exception as exc:
             raise PreconditionError(
@@ -207,19 +262,25 @@ class Scenario:
 
         ``sync_kv_timeout`` applies when this call creates it.
         """
-        if self._shared is None:
+        if self._shared is None or self._shared.closed:
             self._shared = self.engine(host_pool=DEFAULT_HOST_POOL, sync_kv_timeout=sync_kv_timeout)
         return self._shared
 
     def decoder_linked_to(self, prompt: Engine, **engine_options: Any) -> Engine:
-        """A DECODER engine linked to ``prompt`` through the adapter."""
+        """A DECODER engine linked to ``prompt`` through the adapter (in peer mode ``process``,
+        a DECODER in the helper process, linked there by the helper's adapter)."""
         self.require("peer", "linking a DECODER to a PROMPT")
-        decoder = self.engine("DECODER", **engine_options)
-        self.t.add(
-            f"adapter.link({self.t.render(decoder.datadist)}, {prompt.cluster_id}, {prompt.address!r})"
-        )
+        peer = self._helper() if self.cross_process else None
+        decoder = self.engine("DECODER", peer=peer, **engine_options)
+        link = f"{self.t.render(decoder.datadist)}, {prompt.cluster_id}, {prompt.address!r}"
+        self.t.add(f"{'peer' if peer else 'adapter'}.link({link})")
         try:
-            self.adapter.link(decoder.datadist, prompt.cluster_id, prompt.address)
+            if peer is not None:
+                peer.request("link", decoder.datadist, prompt.cluster_id, prompt.address)
+            else:
+                self.adapter.link(decoder.datadist, prompt.cluster_id, prompt.address)
+        except PeerError:
+            raise
         except Exception as exc:  # LinkError, or whatever the target raised
             raise PreconditionError(
                 "linking a DECODER to the PROMPT", describe(exc), self.t.source()
@@ -227,15 +288,42 @@ class Scenario:
         decoder.linked_to.append(prompt)
         return decoder
 
+    def _helper(self) -> PeerProcess:
+        try:
+            helper = self.adapter.peer_process()
+        except PeerError:
+            raise
+        except Exception as exc:
+            raise PreconditionError(
+                "starting the peer process", describe(exc), self.t.source()
+            ) from exc
+        helper.recipes = self.recipes
+        return helper
+
+    def _finalize(self, engine: Engine) -> None:
+        """Unlink ``engine`` from its PROMPTs and finalize it; never raises."""
+        for prompt in engine.linked_to:
+            with suppress(Exception):  # cleanup goes on whatever the target does
+                if engine.peer is not None:
+                    engine.peer.request(
+                        "unlink", engine.datadist, prompt.cluster_id, prompt.address
+                    )
+                else:
+                    self.adapter.unlink(engine.datadist, prompt.cluster_id, prompt.address)
+        with suppress(Exception):
+            engine.datadist.finalize()
+        engine.closed = True
+
     def close(self) -> None:
         """Unlink and finalize every engine, newest first; never raises."""
         for engine in reversed(self.engines):
-            for prompt in engine.linked_to:
-                with suppress(Exception):  # cleanup goes on whatever the target does
-                    self.adapter.unlink(engine.datadist, prompt.cluster_id, prompt.address)
+            if not engine.closed:
+                self._finalize(engine)
+        for helper in {id(e.peer): e.peer for e in self.engines if e.peer is not None}.values():
             with suppress(Exception):
-                engine.datadist.finalize()
+                helper.forget()
         self.engines.clear()
+        self.recipes.clear()
 
     # -- caches -----------------------------------------------------------------------------------
 
@@ -322,7 +410,7 @@ class Scenario:
         )
         try:
             written = replay.fill(
-                self.adapter, cache.raw, layout.tensor_bytes, layout.num_tensors, seed
+                self._bytes(cache.raw), cache.raw, layout.tensor_bytes, layout.num_tensors, seed
             )
         except Exception as exc:
             raise PreconditionError(
@@ -334,15 +422,19 @@ class Scenario:
         """The current bytes of every tensor of ``cache``."""
         self.require("bytes", "reading tensor bytes")
         layout = cache.layout
+        access = self._bytes(cache.raw)
         try:
             return [
-                self.adapter.read(cache.raw, t, 0, layout.tensor_bytes)
-                for t in range(layout.num_tensors)
+                access.read(cache.raw, t, 0, layout.tensor_bytes) for t in range(layout.num_tensors)
             ]
         except Exception as exc:
             raise PreconditionError(
                 "reading a cache through the adapter", describe(exc), self.t.source()
             ) from exc
+
+    def _bytes(self, raw: Any) -> Any:
+        """Who reads and writes the bytes of ``raw``: the adapter, or the helper holding it."""
+        return remote_peer(raw) or self.adapter
 
     # -- checked calls ----------------------------------------------------------------------------
 
@@ -359,6 +451,8 @@ class Scenario:
         call = f"{self.t.render(obj)}.{method}({self.t.render_args(args, kwargs)})"
         try:
             return self.t.call(obj, method, *args, **kwargs)
+        except PeerError:
+            raise  # the helper process failed, not the target: an error, never a fail
         except Exception as exc:
             self.fail(call=call, expected="the call succeeds", observed=f"raised {describe(exc)}")
 
@@ -379,6 +473,8 @@ class Scenario:
             result = action()
         except self.exception_types(exceptions) as exc:
             return exc
+        except PeerError:
+            raise
         except Exception as exc:
             self.fail(call=call, expected=f"raises {wanted}", observed=f"raised {describe(exc)}")
         self.fail(

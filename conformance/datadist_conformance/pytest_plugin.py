@@ -35,6 +35,7 @@ from .checks import (
 )
 from .context import EXAMPLES, SuiteContext
 from .expectations import Expectation, load_expectations
+from .peer.mode import PEER_MODES, resolve_peer_mode
 from .results import TestResult
 from .speclib import LEVELS, load_spec
 from .target import AdapterLoadError, load_target
@@ -88,6 +89,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--datadist-product", default=None, help="product line id (default atlas-a3)")
     group.addoption(
+        "--datadist-peer",
+        default="auto",
+        choices=PEER_MODES,
+        help="where the DECODER of a linked pair lives: process (a helper process), inprocess, "
+        "or auto (process when the target refuses a second engine in one process)",
+    )
+    group.addoption(
         "--datadist-profile", default="ci", choices=sorted(PROFILES), help="hypothesis profile"
     )
     group.addoption("--datadist-expectations", default=None, help="YAML file of expected failures")
@@ -113,6 +121,7 @@ class _PluginState:
         self.adapter: str | None = option("--datadist-adapter")
         self.profile: str = option("--datadist-profile")
         self.level: str = option("--datadist-level")
+        self.peer: str = option("--datadist-peer")
         self.timeout: float = option("--datadist-test-timeout")
         self.results_path = (
             Path(option("--datadist-results")) if option("--datadist-results") else None
@@ -144,8 +153,9 @@ class _PluginState:
             spec = load_spec()
             if self.product not in {p.id for p in spec.products}:
                 raise pytest.UsageError(f"unknown product line {self.product!r}")
+            target = load_target(self.impl, self.adapter)
             self._context = SuiteContext(
-                target=load_target(self.impl, self.adapter),
+                target=target,
                 spec=spec,
                 product_id=self.product,
                 profile=self.profile,
@@ -153,6 +163,7 @@ class _PluginState:
                 adapter_spec=self.adapter,
                 current_test=self.current,
                 level=self.level,
+                peer_mode=resolve_peer_mode(target, self.peer, self.product),
             )
         return self._context
 
@@ -411,6 +422,7 @@ def _target_facts(state: _PluginState) -> dict[str, object]:
         "version": target.version,
         "adapter": target.adapter.name,
         "capabilities": sorted(target.adapter.capabilities),
+        "peer_mode": state.context().peer_mode,
     }
 
 

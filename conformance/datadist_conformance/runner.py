@@ -58,6 +58,7 @@ class RunOptions:
     expectations: Path | None = None
     test_timeout: float = 300.0
     only: Sequence[str] = field(default_factory=tuple)  #: test ids; empty: every test
+    peer: str = "auto"  #: peer mode (peer.mode.PEER_MODES)
 
 
 def _now() -> str:
@@ -201,6 +202,7 @@ def _attempt(
         f"--datadist-results={raw}",
         f"--datadist-journal={journal}",
         f"--datadist-test-timeout={options.test_timeout}",
+        f"--datadist-peer={options.peer}",
     ]
     if options.adapter:
         command.append(f"--datadist-adapter={options.adapter}")

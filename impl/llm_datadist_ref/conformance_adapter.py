@@ -28,6 +28,10 @@ class ReferenceAdapter(Adapter):
         its own process, so its engines open no sockets (parallel runs reuse addresses)."""
         return {PRODUCT_OPTION: product_id, TRANSPORT_OPTION: "in-process"}
 
+    def cross_process_options(self) -> Mapping[str, str]:
+        """Engines that link across processes listen and link through sockets and shared memory."""
+        return {TRANSPORT_OPTION: "auto"}
+
     @contextmanager
     def delay(self, operation: str, milliseconds: int) -> Iterator[None]:
         with testing.delay(operation, milliseconds):

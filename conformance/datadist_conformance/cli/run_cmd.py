@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..expectations import ExpectationError, load_expectations
+from ..peer.mode import PEER_MODES
 from ..pytest_plugin import PROFILES
 from ..reports import print_progress, print_summary, write_reports
 from ..results import RunResult
@@ -61,6 +62,14 @@ def register(commands: Any, summary: str) -> None:
         choices=LEVELS,
         help="certification level: document (what the seed document says; default) or "
         "as-shipped (plus what the vendor documents or ships elsewhere)",
+    )
+    run.add_argument(
+        "--peer",
+        default="auto",
+        choices=PEER_MODES,
+        help="where the DECODER of a linked pair runs: process (a helper process that imports "
+        "the target), inprocess, or auto (default: process when the target refuses a second "
+        "engine in one process)",
     )
     run.add_argument(
         "--expectations", type=Path, default=None, help="YAML file of expected failures"
@@ -142,6 +151,7 @@ def _run(args: argparse.Namespace) -> int:
         expectations=args.expectations,
         test_timeout=args.test_timeout,
         only=tuple(args.only),
+        peer=args.peer,
     )
 
     def progress(product_id: str, family: str, done: int, total: int) -> None:
