@@ -25,6 +25,10 @@ import yaml
 __all__ = ["Expectation", "ExpectationError", "load_expectations"]
 
 
+#: Keys of an entry; vendor_behaviour, source and evidence document a bundled vendor entry.
+_KEYS = {"clause", "test", "reason", "products", "vendor_behaviour", "source", "evidence"}
+
+
 class ExpectationError(ValueError):
     """The expectations file is malformed."""
 
@@ -68,7 +72,7 @@ def load_expectations(path: Path) -> list[Expectation]:
     result = []
     for index, entry in enumerate(entries):
         where = f"{path}: expectations[{index}]"
-        if not isinstance(entry, dict) or set(entry) - {"clause", "test", "reason", "products"}:
+        if not isinstance(entry, dict) or set(entry) - _KEYS:
             raise ExpectationError(f"{where}: keys are clause or test, reason, products")
         if ("clause" in entry) == ("test" in entry):
             raise ExpectationError(f"{where}: give exactly one of clause and test")

@@ -72,7 +72,10 @@ def register(commands: Any, summary: str) -> None:
         "engine in one process)",
     )
     run.add_argument(
-        "--expectations", type=Path, default=None, help="YAML file of expected failures"
+        "--expectations",
+        type=_expectations_file,
+        default=None,
+        help="YAML file of expected failures, or the name of a bundled one (cann-as-shipped)",
     )
     run.add_argument(
         "--out",
@@ -104,6 +107,15 @@ def register(commands: Any, summary: str) -> None:
 def _usage_error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return Exit.USAGE
+
+
+def _expectations_file(text: str) -> Path:
+    """A path, or the name of a bundled expectations file (vendor_expectations.BUNDLED)."""
+    from ..vendor_expectations import bundled_path
+
+    path = Path(text)
+    bundled = None if path.exists() else bundled_path(text)
+    return bundled if bundled is not None else path
 
 
 def _check_inputs(args: argparse.Namespace, known: list[str]) -> str:

@@ -33,6 +33,15 @@ def register(commands: Any, summary: str) -> None:
     )
     coverage_parser.set_defaults(handler=_coverage)
 
+    vendor = actions.add_parser(
+        "vendor-expectations",
+        help="print the bundled cann-as-shipped expectations, generated from vendor_observed notes",
+    )
+    vendor.add_argument(
+        "--write", action="store_true", help="write it to the bundled file instead of printing it"
+    )
+    vendor.set_defaults(handler=_vendor_expectations)
+
 
 def _add_spec_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -94,3 +103,17 @@ def _coverage(args: argparse.Namespace) -> int:
         f"{len(report.untested)} without a test, {len(report.unknown)} tests naming unknown clauses"
     )
     return 0 if report.ok else 1
+
+
+def _vendor_expectations(args: argparse.Namespace) -> int:
+    from ..vendor_expectations import bundled_path, render_vendor_expectations
+
+    text = render_vendor_expectations(load_spec())
+    if not args.write:
+        sys.stdout.write(text)
+        return 0
+    path = bundled_path("cann-as-shipped")
+    assert path is not None
+    path.write_text(text, "utf-8")
+    print(f"wrote {path}")
+    return 0

@@ -72,7 +72,11 @@ def _clause(spec: Spec, clause: Clause) -> dict[str, Any]:
         "rationale": clause.rationale,
         "untestable": clause.untestable,
         "vendor_observed": (
-            {"behaviour": clause.vendor_observed.behaviour, "source": clause.vendor_observed.source}
+            {
+                "behaviour": clause.vendor_observed.behaviour,
+                "source": clause.vendor_observed.source,
+                "predicted": clause.vendor_observed.predicted,
+            }
             if clause.vendor_observed
             else None
         ),

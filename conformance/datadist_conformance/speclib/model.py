@@ -56,6 +56,7 @@ class VendorObserved:
 
     behaviour: str
     source: str
+    predicted: str  #: "pass" or "fail": the outcome its clause's test would have (source reading)
 
 
 @dataclass(frozen=True)
