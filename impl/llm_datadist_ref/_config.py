@@ -49,6 +49,16 @@ class LLMConfig:
                 raise TypeError(f"LLMConfig has no configurable attribute {name!r}")
             setattr(self, name, value)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Only the documented attributes can be set: a misspelt one (`mem_pool_cfgg`) raises
+        AttributeError naming the known ones instead of leaving the pool quietly unconfigured.
+        (The vendor's LlmConfig is a plain class and accepts any name; see impl/README.md.)"""
+        if name.startswith("_") or isinstance(getattr(type(self), name, None), property):
+            object.__setattr__(self, name, value)
+            return
+        known = ", ".join(_settable_attributes(type(self)))
+        raise AttributeError(f"LLMConfig has no attribute {name!r}; the attributes are: {known}")
+
     def generate_options(self) -> dict[str, str]:
         """The engine options for LLMDataDist.init (the same dict object on every call)."""
         return self.gen_options()
@@ -324,3 +334,14 @@ class LLMConfig:
 
 
 LlmConfig = LLMConfig
+
+
+def _settable_attributes(cls: type) -> list[str]:
+    """The public attributes of a config class that can be assigned (properties with a setter)."""
+    return sorted(
+        name
+        for name in dir(cls)
+        if isinstance(prop := getattr(cls, name), property)
+        and prop.fset is not None
+        and not name.startswith("_")
+    )

@@ -176,6 +176,19 @@ def test_generate_options_uses_the_vendor_keys() -> None:
         ld.LLMConfig(sync_kv_timeout=0)
 
 
+def test_a_misspelt_config_attribute_is_refused() -> None:
+    """`cfg.mem_pool_cfgg = ...` must not leave the pool quietly unconfigured."""
+    config = ld.LLMConfig()
+    config.mem_pool_cfg = '{"memory_size": 4096}'  # the vendor's attribute style works
+    with pytest.raises(AttributeError) as info:
+        config.mem_pool_cfgg = '{"memory_size": 4096}'  # type: ignore[attr-defined]
+    message = str(info.value)
+    assert "mem_pool_cfgg" in message, message
+    assert "mem_pool_cfg," in message, message  # the known attributes are listed
+    assert config.generate_options()["llm.MemPoolConfig"] == '{"memory_size": 4096}'
+    assert not hasattr(config, "mem_pool_cfgg")
+
+
 def test_lifecycle(engines: Engines) -> None:
     datadist = ld.LLMDataDist(ld.LLMRole.PROMPT, 5)
     with pytest.raises(RuntimeError):
