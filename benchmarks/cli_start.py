@@ -9,8 +9,11 @@ import time
 
 from common import Row
 
-HELP = [sys.executable, "-c", "from datadist_conformance.cli import main; main(['--help'])"]
-BARE = [sys.executable, "-c", "import argparse"]
+# The same interpreter flags as this run (-S included: a run against another build's --target
+# directory passes it so that an editable install's finder cannot take over).
+PYTHON = [sys.executable, *(["-S"] if sys.flags.no_site else [])]
+HELP = [*PYTHON, "-c", "from datadist_conformance.cli import main; main(['--help'])"]
+BARE = [*PYTHON, "-c", "import argparse"]
 
 
 def _seconds(command: list[str]) -> float:
