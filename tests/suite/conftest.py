@@ -14,6 +14,7 @@ from datadist_conformance.results import RunResult
 HERE = Path(__file__).parent
 BROKEN_DIR = HERE / "broken"
 ALT_IMPL_DIR = HERE / "alt_impl"
+DEVICE_DIR = HERE / "device"
 
 
 def module_constants(path: Path) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def module_constants(path: Path) -> dict[str, Any]:
 def target_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the broken targets and the second implementation importable by the suite's processes."""
     existing = os.environ.get("PYTHONPATH", "")
-    paths = [str(BROKEN_DIR), str(ALT_IMPL_DIR), *([existing] if existing else [])]
+    paths = [str(BROKEN_DIR), str(ALT_IMPL_DIR), str(DEVICE_DIR), *([existing] if existing else [])]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
 
 
