@@ -116,6 +116,11 @@ class Adapter:
         """Extra ``init`` options for engines that link with an engine of another process."""
         return {}
 
+    def listen_ip(self, *, helper: bool) -> str:
+        """The IP a PROMPT of the suite listens on (``listen_ip_info``): loopback by default; a
+        device whose links run over its own NICs returns that NIC's IP."""
+        return "127.0.0.1"
+
     def device_id(self, *, helper: bool) -> int:
         """``LLMConfig.device_id`` of the suite's engines: in the test process, or in the helper
         (an adapter for a device that one process at a time may use returns another id)."""

@@ -173,7 +173,7 @@ class Scenario:
         self._make_room(peer)
         number = next(_ids)
         cluster_id = 7000 + number
-        address = ("127.0.0.1", self._port(number))
+        address = (self.adapter.listen_ip(helper=peer is not None), self._port(number))
         construct = self._constructor(peer)
         try:
             config = construct("LLMConfig")
