@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Sequence
@@ -32,6 +33,17 @@ _LINK_TIMEOUT_MS = 3000  # link(): per listener, as link_clusters' default
 # Live (initialized) instances of this process, for link_clusters to find its peers in.
 _directory: weakref.WeakSet[LLMDataDist] = weakref.WeakSet()
 _directory_lock = threading.Lock()
+
+
+def _locks_for_the_child() -> None:
+    """After fork(): another thread of the parent may have held these; the child has none."""
+    global _directory_lock
+    _directory_lock = threading.Lock()
+    for datadist in list(_directory):
+        datadist._lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_locks_for_the_child)
 
 
 class LLMDataDist:

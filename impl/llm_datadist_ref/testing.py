@@ -8,6 +8,7 @@ view of the pools and registry. Not part of the vendor API.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,14 @@ OPERATIONS: tuple[str, ...] = tuple(_core.operation_names())
 """The operation names `delay` accepts: the CacheManager method names."""
 
 _delay_lock = threading.Lock()
+
+
+def _lock_for_the_child() -> None:
+    global _delay_lock
+    _delay_lock = threading.Lock()  # a parent thread may have held it across fork()
+
+
+os.register_at_fork(after_in_child=_lock_for_the_child)
 
 
 @contextmanager

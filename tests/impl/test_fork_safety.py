@@ -60,6 +60,7 @@ def child(inherited: ld.LLMDataDist, report: Connection) -> None:
         exercise(own)
         own.finalize()
         exercise(inherited)
+        inherited.finalize()  # the child's copy only; takes the instance's lock
         report.send("ok")
     except BaseException as error:  # reported to the parent, which fails the test
         report.send(repr(error))
@@ -119,3 +120,27 @@ def test_fork_while_other_threads_copy(engines: Engines) -> None:
             worker.join(JOIN_TIMEOUT_S)
     assert not errors, errors
     assert outcomes == ["ok"] * 3, f"forks during copies: {outcomes}"
+
+
+def test_fork_while_another_thread_holds_the_front_ends_locks(engines: Engines) -> None:
+    """The Python front end's locks too: held by a parent thread at fork(), free in the child."""
+    from llm_datadist_ref import _datadist
+
+    parent = make(9004)
+    engines.created.append(parent)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with _datadist._directory_lock, parent._lock:
+            holding.set()
+            release.wait(JOIN_TIMEOUT_S)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(JOIN_TIMEOUT_S)
+        outcome = run_child(parent)
+    finally:
+        release.set()
+        holder.join(JOIN_TIMEOUT_S)
+    assert outcome == "ok", f"fork while the front end's locks were held: {outcome}"
