@@ -61,11 +61,11 @@ class SuiteContext:
             f"# (datadist-conformance {__version__}, profile {self.profile}, seed {self.seed})\n"
             + rerun
             + "from datadist_conformance import replay\n"
-            f"m, adapter = replay.target({self.target.name!r}, adapter={self.adapter_spec!r})"
             + (
-                "\n# peer mode process: calls on peer.* objects ran in the suite's helper process"
+                f"m, adapter, peer = replay.peer_target({self.target.name!r}, adapter={self.adapter_spec!r})"
+                "  # peer.*: in the helper process"
                 if self.peer_mode == "process"
-                else ""
+                else f"m, adapter = replay.target({self.target.name!r}, adapter={self.adapter_spec!r})"
             )
         )
         return Transcript(self.target.name, header)

@@ -405,8 +405,9 @@ class Scenario:
         """Write a distinct pattern into every tensor; returns the model of its bytes."""
         self.require("bytes", "writing tensor bytes")
         layout = cache.layout
+        writer = "peer" if remote_peer(cache.raw) else "adapter"
         self.t.add(
-            f"replay.fill(adapter, {self.t.render(cache.raw)}, {layout.tensor_bytes}, {layout.num_tensors}, {seed})"
+            f"replay.fill({writer}, {self.t.render(cache.raw)}, {layout.tensor_bytes}, {layout.num_tensors}, {seed})"
         )
         try:
             written = replay.fill(

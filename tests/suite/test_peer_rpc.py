@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 
 import llm_datadist_ref as ld
+from datadist_conformance import replay
+from datadist_conformance.context import SuiteContext
+from datadist_conformance.harness import Scenario
 from datadist_conformance.peer.client import PeerError, PeerProcess, RemoteObject
+from datadist_conformance.speclib import load_spec
+from datadist_conformance.target import load_target
 
 ADAPTER = "llm_datadist_ref.conformance_adapter:ReferenceAdapter"
 
@@ -75,3 +82,35 @@ def test_a_helper_that_dies_is_a_peer_error_not_a_target_error() -> None:
     with pytest.raises(PeerError, match=r"ended|gone"):
         helper.request("ping")
     assert not helper.alive
+
+
+def test_a_peer_mode_replay_snippet_runs_on_its_own() -> None:
+    """In peer mode process the transcript builds the DECODER in a helper again, and pulls there."""
+    context = SuiteContext(
+        target=load_target("llm_datadist_ref"),
+        spec=load_spec(),
+        product_id="atlas-a3",
+        profile="quick",
+        seed=1,
+        peer_mode="process",
+    )
+    with Scenario(context) as s:
+        prompt = s.engine()
+        decoder = s.decoder_linked_to(prompt)
+        assert decoder.peer is not None
+        layout = s.layout(1, (1, 16))
+        key = s.key(prompt.cluster_id, 9)
+        s.fill(s.allocate(prompt, layout, [key]), 4)
+        target = s.allocate(decoder, layout)
+        s.expect_ok(decoder.cache_manager, "pull_cache", key, target.raw, 0)
+        assert s.read(target)[0] == replay.pattern(4 * 1009, 16)
+        s.t.add(
+            f"assert peer.read({s.t.render(target.raw)}, 0, 0, 16) == replay.pattern(4 * 1009, 16)"
+        )
+        source = s.t.source()
+    assert "replay.peer_target(" in source
+    assert "peer.LLMDataDist(" in source
+    completed = subprocess.run(
+        [sys.executable, "-c", source], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert completed.returncode == 0, f"{source}\n{completed.stderr}"
