@@ -131,6 +131,7 @@ class Scenario:
         self._shared: Engine | None = None
         self.cross_process = ctx.peer_mode == "process"
         self.recipes = Recipes()  #: how target objects were built, to send them to the helper
+        self._product = ctx.product_id  #: the line engines start as (see as_product)
 
     def __enter__(self) -> Scenario:
         return self
@@ -205,7 +206,7 @@ class Scenario:
     def _options(self, config: Any) -> dict[str, str]:
         """generate_options() of ``config``, plus the adapter's options, recorded."""
         options = dict(self.t.call(config, "generate_options"))
-        options.update(self.adapter.init_options(self.ctx.product_id))
+        options.update(self.adapter.init_options(self._product))
         if self.cross_process:
             options.update(self.adapter.cross_process_options())
         literal = self.t.render(options)  # before the dict gets a name
@@ -256,6 +257,16 @@ class Scenario:
             ) from exc
         self.engines.append(Engine(datadist, None, "PROMPT", 7000 + number, ("", 0)))
         return datadist, options
+
+    @contextmanager
+    def as_product(self, product_id: str) -> Iterator[None]:
+        """Engines started inside emulate ``product_id`` (needs the product_emulation capability)."""
+        self._product, before = product_id, self._product
+        self.t.comment(f"engines started as product line {product_id}")
+        try:
+            yield
+        finally:
+            self._product = before
 
     def shared_engine(self, *, sync_kv_timeout: int | None = None) -> Engine:
         """One PROMPT engine with the default pools, reused by every call of this scenario.

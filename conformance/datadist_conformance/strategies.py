@@ -78,11 +78,16 @@ def layouts(
     min_batch: int = 1,
     max_batch: int = 4,
     max_row_elements: int = 48,
+    one_byte: bool = False,
 ) -> tuple[Layout, str]:
-    """A cache layout [batch, elements] and its dtype; ``itemsize_of`` maps dtype -> bytes."""
+    """A cache layout [batch, elements] and its dtype; ``itemsize_of`` maps dtype -> bytes.
+
+    ``one_byte``: only one-byte data types, where counts of bytes and of elements agree.
+    """
     from .harness import Layout
 
-    dtype = draw(st.sampled_from(DTYPES))
+    choices = [d for d in DTYPES if itemsize_of(d) == 1] if one_byte else DTYPES
+    dtype = draw(st.sampled_from(choices), label="dtype")
     num_tensors = draw(st.integers(1, max_tensors))
     batch = draw(st.integers(min_batch, max_batch))
     elements = draw(st.integers(1, max_row_elements))

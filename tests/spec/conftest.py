@@ -14,13 +14,23 @@ import yaml
 
 from datadist_conformance.speclib import spec_root
 
-#: ../shared/seed beside the checkout (where CI puts it), or $DATADIST_SEED_DOC.
-SEED_PATH = Path(
-    os.environ.get(
-        "DATADIST_SEED_DOC",
-        Path(__file__).resolve().parents[3] / "shared" / "seed" / "cachemanager-deprecated.md",
-    )
-)
+SEED_NAME = Path("shared") / "seed" / "cachemanager-deprecated.md"
+#: Set in CI (.ci/run): a missing seed document fails the spec tests instead of skipping them.
+REQUIRE_SEED_ENV = "DATADIST_REQUIRE_SEED"
+
+
+def _find_seed() -> Path:
+    """$DATADIST_SEED_DOC, else shared/seed/ beside the checkout or beside a folder above it."""
+    if os.environ.get("DATADIST_SEED_DOC"):
+        return Path(os.environ["DATADIST_SEED_DOC"])
+    checkout = Path(__file__).resolve().parents[2]
+    for folder in checkout.parents:
+        if (folder / SEED_NAME).is_file():
+            return folder / SEED_NAME
+    return checkout.parent / SEED_NAME
+
+
+SEED_PATH = _find_seed()
 
 
 def unescape_markdown(text: str) -> str:
@@ -31,8 +41,23 @@ def unescape_markdown(text: str) -> str:
 @pytest.fixture(scope="session")
 def seed_text() -> str:
     if not SEED_PATH.is_file():
-        pytest.skip(f"seed document not found at {SEED_PATH} (set DATADIST_SEED_DOC)")
+        message = f"seed document not found at {SEED_PATH} (set DATADIST_SEED_DOC)"
+        if os.environ.get(REQUIRE_SEED_ENV) or os.environ.get("CI"):
+            pytest.fail(message + f"; ${REQUIRE_SEED_ENV} or $CI is set, so it is required")
+        pytest.skip(message)
     return unescape_markdown(SEED_PATH.read_text("utf-8"))
+
+
+def seed_sections(seed_text: str) -> dict[str, str]:
+    """``"<## heading> / <### heading>"`` -> that section's text (the spec's source.section)."""
+    sections: dict[str, str] = {}
+    for part in re.split(r"\n(?=## )", seed_text):
+        title, _, body = part.partition("\n")
+        chapter = title.removeprefix("## ").strip()
+        for sub in re.split(r"\n(?=### )", "\n" + body)[1:]:
+            name, _, text = sub.strip("\n").partition("\n")
+            sections[f"{chapter} / {name.removeprefix('### ').strip()}"] = text
+    return sections
 
 
 EditYaml = Callable[[str, Callable[[Any], None]], Path]

@@ -12,7 +12,7 @@ import jsonschema
 import yaml
 
 import datadist_conformance
-from datadist_conformance.speclib import spec_root
+from datadist_conformance.speclib import load_spec, spec_root
 
 CLI = [sys.executable, "-m", "datadist_conformance"]
 
@@ -87,3 +87,20 @@ def test_dump_of_a_broken_spec_fails(tmp_path: Path, spec_copy: Path) -> None:
     assert result.returncode == 1
     assert "spec/products.yaml" in result.stderr
     assert result.stdout == ""
+
+
+def test_divergences_list_every_vendor_note_with_its_source(tmp_path: Path) -> None:
+    result = run_cli("spec", "divergences", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    spec = load_spec()
+    noted = [c for c in spec.clauses() if c.vendor_observed is not None]
+    headers = [line.split()[0] for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert [h for h in headers if h in {c.id for c in spec.clauses()}] == [c.id for c in noted]
+    block = result.stdout.split("allocate_cache.keys.duplicate_last_wins  ", 1)[1]
+    assert "vendor:   Rejects identical keys" in block
+    assert "source:   hicann/hixl" in block
+    assert "erratum:  E-duplicate-keys-vendor-rejects" in block
+    assert result.stdout.rstrip().endswith(
+        f"{len(noted)} clauses where the shipped vendor package is recorded to differ; "
+        f"{sum(e.kind == 'vendor-divergence' for e in spec.errata)} vendor-divergence errata"
+    )

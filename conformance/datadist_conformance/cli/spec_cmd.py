@@ -1,4 +1,5 @@
-"""`datadist-conformance spec validate|dump`: check the spec and print it as JSON."""
+"""`datadist-conformance spec validate|dump|coverage|divergences`: check, print and trace the
+spec, and list where the shipped vendor package differs from it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..speclib import SpecError, load_spec, spec_root
+from ..speclib.divergences import render_divergences
 from ..speclib.dump import dump
 
 __all__ = ["register"]
@@ -41,6 +43,13 @@ def register(commands: Any, summary: str) -> None:
         "--write", action="store_true", help="write it to the bundled file instead of printing it"
     )
     vendor.set_defaults(handler=_vendor_expectations)
+
+    divergences_parser = actions.add_parser(
+        "divergences",
+        help="print every clause where the shipped vendor package is recorded to differ, with source",
+    )
+    _add_spec_dir(divergences_parser)
+    divergences_parser.set_defaults(handler=_divergences)
 
 
 def _add_spec_dir(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +87,18 @@ def _dump(args: argparse.Namespace) -> int:
         return 1
     json.dump(dump(spec), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+    return 0
+
+
+def _divergences(args: argparse.Namespace) -> int:
+    try:
+        spec = load_spec(args.spec_dir)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    for line in render_divergences(spec):
+        print(line)
     return 0
 
 

@@ -320,12 +320,16 @@ def _build_api(file: str, doc: Doc, support: Mapping[str, bool], problems: list[
         signature_as_printed=doc.get("signature_as_printed"),
         returns=_type(returns["type"], file, "returns/type", problems) if returns else None,
         returns_text=returns["type"] if returns else None,
+        returns_description=_text(returns.get("description")) if returns else None,
         errors=tuple((tuple(e["exceptions"]), e["clause"]) for e in doc.get("errors", ())),
         option=Option(
             key=option["key"],
             format=option["format"],
             fields=tuple(
-                OptionField(**{k: v for k, v in f.items() if k != "description"})
+                OptionField(
+                    **{k: v for k, v in f.items() if k != "description"},
+                    description=_text(f.get("description")),
+                )
                 for f in option.get("fields", ())
             ),
         )

@@ -137,6 +137,7 @@ class OptionField:
     exclusive_minimum: int | None = None
     exclusive_maximum: int | None = None
     unit: str | None = None
+    description: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class Api:
     signature_as_printed: str | None = None
     returns: TypeExpr | None = None
     returns_text: str | None = None
+    returns_description: Text | None = None
     errors: tuple[tuple[tuple[str, ...], str], ...] = ()  #: (exception names, clause id)
     option: Option | None = None
     properties: tuple[Property, ...] = ()

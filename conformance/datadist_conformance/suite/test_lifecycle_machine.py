@@ -76,8 +76,10 @@ class LifecycleMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.s.close()
 
-    def _clause(self, clause_id: str) -> None:
+    def _clause(self, clause_id: str) -> list[str]:
+        """Check ``clause_id`` from now on; returns the exceptions it accepts, if it names any."""
         self.s.clause = self.spec.clause(clause_id)
+        return list(self.s.clause.params.get("exceptions", ()))
 
     def _pages_in_use(self) -> int:
         return sum(1 for c in self.caches + self.blocks if c.alive)
@@ -86,8 +88,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         """``method(*args)`` for a one-page cache: must fail on a full pool, must succeed on a
         half-empty one; in between the document allows either (fragmentation, overhead)."""
         if self._pages_in_use() + 1 > PAGES:
-            self._clause("allocate_cache.pool.capacity")
-            self.s.expect_raises(["LLMException"], self.prompt.cache_manager, method, *args)
+            exceptions = self._clause("allocate_cache.pool.capacity")
+            self.s.expect_raises(exceptions, self.prompt.cache_manager, method, *args)
             return None
         if self._pages_in_use() + 1 <= PAGES // 2:
             return self.s.expect_ok(self.prompt.cache_manager, method, *args)
@@ -219,13 +221,13 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def pull_dead_key(self, data: st.DataObject) -> None:
         req_id = data.draw(st.sampled_from(sorted(self.dead_keys)), label="dead req_id")
-        self._clause(self.dead_keys[req_id])
+        exceptions = self._clause(self.dead_keys[req_id])
         assert self.decoder is not None
         target = self.s.setup(
             self.decoder.cache_manager, "allocate_cache", self.s.desc(Layout(1, (1, 1), 1))
         )
         self.s.expect_raises(
-            ["LLMException"], self.decoder.cache_manager, "pull_cache", self._key(req_id), target, 0
+            exceptions, self.decoder.cache_manager, "pull_cache", self._key(req_id), target, 0
         )
         self.s.setup(self.decoder.cache_manager, "deallocate_cache", target)
 
@@ -234,9 +236,9 @@ class LifecycleMachine(RuleBasedStateMachine):
     def bind_a_bound_key(self, data: st.DataObject) -> None:
         entry = data.draw(st.sampled_from([c for c in self.caches if c.keys]), label="cache")
         req_id = data.draw(st.sampled_from(sorted(entry.keys)), label="bound req_id")
-        self._clause("allocate_cache.raises.key_already_bound")
+        exceptions = self._clause("allocate_cache.raises.key_already_bound")
         self.s.expect_raises(
-            ["LLMException"],
+            exceptions,
             self.prompt.cache_manager,
             "allocate_cache",
             self.s.desc(Layout(1, (1, 8), 1)),

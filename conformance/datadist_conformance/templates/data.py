@@ -34,11 +34,12 @@ def _copy_cache(
     s: Scenario, clause: Clause, data: Any, *, req_id: bool = False, defaults: bool = False
 ) -> None:
     focus = clause.params.get("focus", "batch_index")
-    if focus in {
-        "offset",
-        "size",
-    }:  # only where every reading agrees: batch size 1 (E-copy-cache-offset-scope)
-        layout, dtype = data.draw(layouts(itemsize_of=s.ctx.itemsize, max_batch=1), label="layout")
+    if focus in {"offset", "size"}:
+        # Only where every reading agrees: batch size 1 (E-copy-cache-offset-scope) and a
+        # one-byte data type, so bytes and elements count alike (E-copy-cache-offset-unit).
+        layout, dtype = data.draw(
+            layouts(itemsize_of=s.ctx.itemsize, max_batch=1, one_byte=True), label="layout"
+        )
     else:
         layout, dtype = data.draw(layouts(itemsize_of=s.ctx.itemsize), label="layout")
     total, span = layout.tensor_bytes, layout.slice_bytes

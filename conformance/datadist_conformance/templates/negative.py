@@ -29,13 +29,15 @@ def raises_on_wrong_type(s: Scenario, clause: Clause, data: Any) -> None:
     api = s.ctx.spec.api(clause.api_id)
     assert api.signature is not None
     exceptions = list(clause.params["exceptions"])
+    # None on a parameter that is not Optional: the clause may accept more (E-none-argument).
+    on_none = list(clause.params.get("on_none", exceptions))
     for param in api.signature.params:
         for _label, value in wrong_values(
             s, param, none_excluded=bool(clause.params.get("none_excluded"))
         ):
             call = recipe_for(api.id)(s)
             args = {**call.args, param.name: value}
-            call.expect_raises(s, exceptions, args)
+            call.expect_raises(s, on_none if value is None else exceptions, args)
 
 
 @template("raises_on_none", family="negative")

@@ -18,7 +18,8 @@ The other readings it takes:
 * pool configurations: any ``str`` is accepted at assignment and validated when the engine
   initialises, which raises LLMException (the vendor's timing; the alt validates at assignment);
 * ``Cache.create_cpu_cache(None, ...)``: TypeError (a wrong type), not the vendor's
-  AttributeError (the seed names AttributeError for None only in swap_blocks).
+  AttributeError (the seed names AttributeError for None only in swap_blocks);
+  ``deallocate_cache(None)``: AttributeError, the vendor's (E-none-argument accepts both).
 """
 
 from __future__ import annotations
@@ -151,6 +152,11 @@ class _SeedCacheManager:
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
+
+    def deallocate_cache(self, cache: Any) -> None:
+        if cache is None:
+            raise AttributeError("'NoneType' object has no attribute 'is_blocks_cache'")
+        self._inner.deallocate_cache(cache)
 
     def __getattr__(self, name: str) -> Any:
         if name in SEED_METHODS:

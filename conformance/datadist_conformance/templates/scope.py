@@ -1,0 +1,54 @@
+"""Scope: what a method does outside the use the document restricts it to.
+
+swap_blocks is "仅支持PagedAttention场景使用" (only supported for PagedAttention). The
+document names no error for other uses, so a call with a cache from allocate_cache may be
+rejected or carried out; either way it must fail cleanly or touch nothing but the block it
+names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..harness import Layout, Scenario, describe
+from ..speclib import Clause
+from . import template
+
+_LAYOUT = Layout(1, (4, 32), 1)
+
+
+@template("paged_attention_only", family="negative")
+def paged_attention_only(s: Scenario, clause: Clause, data: Any) -> None:
+    engine = s.shared_engine()
+    exceptions = s.exception_types(clause.params["exceptions"])
+    span = _LAYOUT.slice_bytes
+    for direction in ("swap in", "swap out"):
+        device, host = s.allocate(engine, _LAYOUT), s.cpu_cache(_LAYOUT)
+        device_before, host_before = s.fill(device, 6), s.fill(host, 7)
+        src, dst = (host, device) if direction == "swap in" else (device, host)
+        call = (
+            f"swap_blocks({direction}: a cache from allocate_cache, not a blocks cache, {{0: 1}})"
+        )
+        s.t.comment(f"{direction} with a cache that is not a blocks cache")
+        try:
+            s.t.call(engine.cache_manager, "swap_blocks", src.raw, dst.raw, {0: 1})
+            carried_out = True  # then block 1 of the destination may change, nothing else
+        except exceptions:
+            carried_out = False  # rejected: nothing may change
+        except Exception as exc:
+            s.fail(
+                call=call,
+                expected=f"raises {' or '.join(clause.params['exceptions'])}, or succeeds",
+                observed=f"raised {describe(exc)}",
+            )
+        for cache, before in ((device, device_before), (host, host_before)):
+            for tensor, (old, new) in enumerate(zip(before, s.read(cache), strict=True)):
+                kept = bytes(old)
+                if carried_out and cache is dst:  # leave block 1 out of the comparison
+                    kept, new = kept[:span] + kept[2 * span :], new[:span] + new[2 * span :]
+                s.check(
+                    kept == new,
+                    call=call,
+                    expected="no byte changes outside block 1 of the destination",
+                    observed=f"tensor {tensor} of the {'source' if cache is src else 'destination'} changed",
+                )
