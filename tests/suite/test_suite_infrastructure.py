@@ -34,7 +34,7 @@ def test_every_clause_is_traced_to_a_test() -> None:
     assert report.untested == [], f"clauses without a test: {report.untested}"
     assert report.unknown == {}, f"tests naming clauses the spec lacks: {report.unknown}"
     assert set(report.informative) == {
-        "swap_blocks.paged_only",
+        "allocate_cache.refs.key_release_ways",
         "swap_blocks.threads",
         "swap_blocks.staging_buffer",
     }
