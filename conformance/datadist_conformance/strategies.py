@@ -7,6 +7,7 @@ as a list of named choices.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -78,20 +79,30 @@ def layouts(
     min_batch: int = 1,
     max_batch: int = 4,
     max_row_elements: int = 48,
+    max_rank: int = 4,
     one_byte: bool = False,
 ) -> tuple[Layout, str]:
-    """A cache layout [batch, elements] and its dtype; ``itemsize_of`` maps dtype -> bytes.
+    """A cache layout [batch, d1, ...] of rank 2 to ``max_rank`` and its dtype.
 
-    ``one_byte``: only one-byte data types, where counts of bytes and of elements agree.
+    The elements of one batch index (d1 * d2 * ...) are at most ``max_row_elements``;
+    ``itemsize_of`` maps dtype -> bytes. Block shapes of rank 3 and 4 catch code
+    that sizes a block from shape[1] alone. ``one_byte``: only one-byte data types,
+    where counts of bytes and of elements agree.
     """
     from .harness import Layout
 
     choices = [d for d in DTYPES if itemsize_of(d) == 1] if one_byte else DTYPES
     dtype = draw(st.sampled_from(choices), label="dtype")
-    num_tensors = draw(st.integers(1, max_tensors))
-    batch = draw(st.integers(min_batch, max_batch))
-    elements = draw(st.integers(1, max_row_elements))
-    return Layout(num_tensors, (batch, elements), itemsize_of(dtype)), dtype
+    num_tensors = draw(st.integers(1, max_tensors), label="num_tensors")
+    batch = draw(
+        boundary_first([max_batch, min_batch], st.integers(min_batch, max_batch)), label="batch"
+    )
+    rank = draw(st.integers(2, max_rank), label="rank")
+    dims: list[int] = []
+    for axis in range(1, rank):
+        room = max_row_elements // max(1, math.prod(dims))
+        dims.append(draw(st.integers(1, max(1, room)), label=f"shape[{axis}]"))
+    return Layout(num_tensors, (batch, *dims), itemsize_of(dtype)), dtype
 
 
 @st.composite
@@ -168,7 +179,8 @@ def block_copy_maps(draw: st.DrawFn, *, num_blocks: int) -> dict[int, list[int]]
 @st.composite
 def swap_maps(draw: st.DrawFn, *, source_blocks: int, destination_blocks: int) -> dict[int, int]:
     """{source block: destination block}, destinations distinct."""
-    size = draw(st.integers(1, min(source_blocks, destination_blocks)), label="blocks to swap")
+    most = min(source_blocks, destination_blocks)
+    size = draw(boundary_first([most], st.integers(1, most)), label="blocks to swap")
     sources = draw(st.permutations(range(source_blocks)), label="sources")[:size]
     destinations = draw(st.permutations(range(destination_blocks)), label="destinations")[:size]
     return dict(zip(sources, destinations, strict=True))

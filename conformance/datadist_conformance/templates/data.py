@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ..harness import Cache, Layout, Scenario
 from ..speclib import Clause
-from ..strategies import block_copy_maps, layouts, seeds, swap_maps
+from ..strategies import block_copy_maps, boundary_first, layouts, seeds, swap_maps
 from . import template
 
 
@@ -46,13 +46,22 @@ def _copy_cache(
     dst_index = src_index = offset = 0
     size = -1
     if focus == "batch_index" and not defaults:
-        dst_index = data.draw(st.integers(0, layout.batch - 1), label="dst_batch_index")
-        src_index = data.draw(st.integers(0, layout.batch - 1), label="src_batch_index")
+        last = layout.batch - 1
+        dst_index = data.draw(
+            boundary_first([last, 0], st.integers(0, last)), label="dst_batch_index"
+        )
+        src_index = data.draw(
+            boundary_first([last, 0], st.integers(0, last)), label="src_batch_index"
+        )
     elif focus == "offset":
-        offset = data.draw(st.integers(0, total - 1), label="offset")
-        size = data.draw(st.integers(1, total - offset), label="size")
+        offset = data.draw(
+            boundary_first([total - 1, 0], st.integers(0, total - 1)), label="offset"
+        )
+        size = data.draw(
+            boundary_first([total - offset, 1], st.integers(1, total - offset)), label="size"
+        )
     elif focus == "size":
-        size = data.draw(st.one_of(st.just(-1), st.integers(1, total)), label="size")
+        size = data.draw(boundary_first([-1, total, 1], st.integers(1, total)), label="size")
     engine = s.shared_engine()
     dst, src = s.allocate(engine, layout, dtype=dtype), s.allocate(engine, layout, dtype=dtype)
     model = s.fill(dst, data.draw(seeds(), label="dst seed"))
@@ -73,7 +82,8 @@ def _copy_cache(
 
 def _copy_blocks(s: Scenario, data: Any) -> None:
     layout, dtype = data.draw(
-        layouts(itemsize_of=s.ctx.itemsize, min_batch=2, max_batch=8), label="layout"
+        layouts(itemsize_of=s.ctx.itemsize, min_batch=2, max_batch=16, max_row_elements=24),
+        label="layout",
     )
     mapping = data.draw(block_copy_maps(num_blocks=layout.batch), label="copy_block_info")
     engine = s.shared_engine()
@@ -92,9 +102,11 @@ def _copy_blocks(s: Scenario, data: Any) -> None:
 
 def _swap(s: Scenario, data: Any, direction: str) -> None:
     layout, dtype = data.draw(
-        layouts(itemsize_of=s.ctx.itemsize, min_batch=1, max_batch=8), label="device layout"
+        layouts(itemsize_of=s.ctx.itemsize, min_batch=1, max_batch=20, max_row_elements=24),
+        label="device layout",
     )
-    host_blocks = data.draw(st.integers(1, 8), label="host blocks")
+    # Maps of up to 20 pairs cross any internal batching (4 workers, a 4-block ring, 8, 16).
+    host_blocks = data.draw(boundary_first([17, 1], st.integers(1, 20)), label="host blocks")
     host_layout = Layout(layout.num_tensors, (host_blocks, *layout.shape[1:]), layout.itemsize)
     engine = s.shared_engine()
     device = s.allocate_blocks(engine, layout, dtype=dtype)

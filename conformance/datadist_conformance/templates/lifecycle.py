@@ -20,7 +20,7 @@ from ..integrity import expect_no_overlap, expect_pool_whole
 from ..recipes import recipe_for
 from ..refusals import allocate_or_refused
 from ..speclib import Clause
-from ..strategies import boundary_first, layouts, mixed_flags, pool_specs, seeds
+from ..strategies import boundary_first, layouts, pool_specs, seeds
 from . import template
 
 _req_ids = itertools.count(20_000)
@@ -29,7 +29,6 @@ PAGE_SHIFT = 12
 PAGE = 1 << PAGE_SHIFT
 TIGHT_POOL = PoolSpec(4 * PAGE, PAGE_SHIFT)
 BIG = Layout(1, (1, 3 * PAGE), 1)  # three pages: one fits the tight pool, two do not
-UINT64_MAX = 2**64 - 1
 
 
 def _fits(s: Scenario, engine: Engine, allocate: str = "allocate_cache") -> bool:
@@ -84,7 +83,9 @@ def _slice_layout(layout: Layout) -> Layout:
     return Layout(layout.num_tensors, (1, *layout.shape[1:]), layout.itemsize)
 
 
-def _pull(s: Scenario, decoder: Engine, key: Any, layout: Layout, dtype: str) -> list[bytes]:
+def pull_into_second_batch(
+    s: Scenario, decoder: Engine, key: Any, layout: Layout, dtype: str
+) -> list[bytes]:
     """Pull ``key`` into batch index 1 of a two-batch cache on the decoder.
 
     Returns the pulled batch's bytes per tensor, after checking that batch 0 was
@@ -107,7 +108,7 @@ def _pull(s: Scenario, decoder: Engine, key: Any, layout: Layout, dtype: str) ->
     return [tensor[span:] for tensor in after]
 
 
-def _expect_slice(
+def expect_slice(
     s: Scenario, pulled: list[bytes], model: list[bytearray], layout: Layout, index: int, what: str
 ) -> None:
     size = layout.slice_bytes
@@ -129,19 +130,50 @@ def _which_slice(pulled: list[bytes], model: list[bytearray], layout: Layout) ->
     return ""
 
 
-@template("deferred_release", family="lifecycle")
+SPREAD = Layout(1, (3, PAGE), 1)  # three pages over three batch indices
+
+
+@template("deferred_release", family="lifecycle", uses_hypothesis=True)
 def deferred_release(s: Scenario, clause: Clause, data: Any) -> None:
-    for first, second in (
-        ("deallocate_cache", "remove_cache_key"),
-        ("remove_cache_key", "deallocate_cache"),
-    ):
-        engine = s.engine(device_pool=TIGHT_POOL)
-        cache, key = _big_keyed_cache(s, engine)
-        release = {"deallocate_cache": cache.raw, "remove_cache_key": key}
-        s.setup(engine.cache_manager, first, release[first])
-        _expect_held(s, engine, first)
-        s.setup(engine.cache_manager, second, release[second])
-        _expect_released(s, engine, f"{first} and {second}")
+    """A cache with one to three keys is held until its last reference goes, in any order.
+
+    The references are the cache_id (deallocate_cache) and each key, released by
+    remove_cache_key or, with a linked DECODER, by a pull (which must still see
+    the key's bytes).
+    """
+    can_pull = s.ctx.target.has("peer") and s.ctx.target.has("bytes")
+    count = data.draw(st.integers(1, 3), label="keys")
+    engine = s.engine(device_pool=TIGHT_POOL)
+    decoder = s.decoder_linked_to(engine) if can_pull else None
+    keys = [s.key(engine.cluster_id, next(_req_ids)) for _ in range(count)]
+    cache = s.allocate(engine, SPREAD, keys)
+    model = s.fill(cache, 5) if can_pull else []
+    _require_capacity(s, engine)
+    releases = [("deallocate_cache", 0)] + [
+        (
+            "pull_cache"
+            if can_pull and data.draw(st.booleans(), label=f"pull key {i}")
+            else "remove_cache_key",
+            i,
+        )
+        for i in range(count)
+    ]
+    order = data.draw(st.permutations(releases), label="order of the releases")
+    done: list[str] = []
+    for step, (how, index) in enumerate(order):
+        if how == "deallocate_cache":
+            s.setup(engine.cache_manager, how, cache.raw)
+        elif how == "remove_cache_key":
+            s.setup(engine.cache_manager, how, keys[index])
+        else:
+            assert decoder is not None
+            pulled = pull_into_second_batch(s, decoder, keys[index], SPREAD, "DT_UINT8")
+            expect_slice(s, pulled, model, SPREAD, index, f"key {index}, after {done or 'nothing'}")
+        done.append(how if how == "deallocate_cache" else f"{how}(key {index})")
+        if step < len(order) - 1:
+            _expect_held(s, engine, ", ".join(done))
+        else:
+            _expect_released(s, engine, ", ".join(done))
 
 
 @template("releases_reference", family="lifecycle")
@@ -167,8 +199,8 @@ def deferred_release_keeps_data(s: Scenario, clause: Clause, data: Any) -> None:
     s.expect_ok(prompt.cache_manager, "deallocate_cache", cache.raw)
     order = data.draw(st.permutations(range(layout.batch)), label="pull order")
     for index in order:
-        pulled = _pull(s, decoder, keys[index], layout, dtype)
-        _expect_slice(
+        pulled = pull_into_second_batch(s, decoder, keys[index], layout, dtype)
+        expect_slice(
             s, pulled, model, layout, index, f"key of batch index {index}, after deallocate_cache"
         )
     # And the memory comes back once the last key is pulled.
@@ -176,7 +208,7 @@ def deferred_release_keeps_data(s: Scenario, clause: Clause, data: Any) -> None:
     tight_decoder = s.decoder_linked_to(tight)
     big, key = _big_keyed_cache(s, tight)
     s.setup(tight.cache_manager, "deallocate_cache", big.raw)
-    _pull(s, tight_decoder, key, BIG, "DT_UINT8")
+    pull_into_second_batch(s, tight_decoder, key, BIG, "DT_UINT8")
     _expect_released(s, tight, "deallocate_cache and a pull of its only key")
 
 
@@ -186,7 +218,18 @@ def key_released_by_transfer(s: Scenario, clause: Clause, data: Any) -> None:
     decoder = s.decoder_linked_to(prompt)
     cache, key = _big_keyed_cache(s, prompt)
     s.setup(prompt.cache_manager, "deallocate_cache", cache.raw)
-    _pull(s, decoder, key, BIG, "DT_UINT8")
+    s.t.comment("a pull that is rejected (batch_index past the destination) releases nothing")
+    two = s.allocate(decoder, Layout(1, (2, 3 * PAGE), 1))
+    s.expect_raises(
+        ["TypeError", "ValueError", "LLMException"],
+        decoder.cache_manager,
+        "pull_cache",
+        key,
+        two.raw,
+        2,
+    )
+    _expect_held(s, prompt, "deallocate_cache and a rejected pull_cache of the key")
+    pull_into_second_batch(s, decoder, key, BIG, "DT_UINT8")
     _expect_released(s, prompt, "deallocate_cache and a successful pull_cache of the key")
     target = s.allocate(decoder, BIG)
     s.t.comment("a second pull of the released key")
@@ -405,62 +448,6 @@ def _exhaust(
             expected="its bytes are intact",
             observed=f"live cache #{number} changed",
         )
-
-
-@template("placeholder_key", family="lifecycle", uses_hypothesis=True)
-def placeholder_key(s: Scenario, clause: Clause, data: Any) -> None:
-    layout, dtype = data.draw(
-        layouts(itemsize_of=s.ctx.itemsize, min_batch=2, max_batch=4), label="layout"
-    )
-    pattern = data.draw(mixed_flags(size=layout.batch), label="placeholder at batch index")
-    prompt = s.engine()
-    decoder = s.decoder_linked_to(prompt)
-    keys = [
-        s.key(prompt.cluster_id, UINT64_MAX)
-        if placeholder
-        else s.key(prompt.cluster_id, next(_req_ids))
-        for placeholder in pattern
-    ]
-    cache = s.allocate(prompt, layout, keys, dtype=dtype, checked=True)
-    model = s.fill(cache, data.draw(seeds(), label="seed"))
-    for index, placeholder in enumerate(pattern):
-        if not placeholder:
-            pulled = _pull(s, decoder, keys[index], layout, dtype)
-            _expect_slice(
-                s, pulled, model, layout, index, f"key {index} of {pattern} (True = placeholder)"
-            )
-
-
-@template("trailing_keys_omitted", family="lifecycle")
-def trailing_keys_omitted(s: Scenario, clause: Clause, data: Any) -> None:
-    engine = s.shared_engine()
-    for batch in (2, 3, 4):
-        for given in range(1, batch):
-            keys = [s.key(engine.cluster_id, next(_req_ids)) for _ in range(given)]
-            s.t.comment(f"batch size {batch}, keys for the first {given} indices")
-            s.allocate(engine, Layout(1, (batch, 8), 1), keys, checked=True)
-
-
-@template("duplicate_keys_last_wins", family="lifecycle", uses_hypothesis=True)
-def duplicate_keys_last_wins(s: Scenario, clause: Clause, data: Any) -> None:
-    layout, dtype = data.draw(
-        layouts(itemsize_of=s.ctx.itemsize, min_batch=2, max_batch=4), label="layout"
-    )
-    first = data.draw(st.integers(0, layout.batch - 2), label="first occurrence")
-    last = data.draw(st.integers(first + 1, layout.batch - 1), label="last occurrence")
-    prompt = s.engine()
-    decoder = s.decoder_linked_to(prompt)
-    duplicate = s.key(prompt.cluster_id, next(_req_ids))
-    keys = [
-        duplicate if i in (first, last) else s.key(prompt.cluster_id, next(_req_ids))
-        for i in range(layout.batch)
-    ]
-    cache = s.allocate(prompt, layout, keys, dtype=dtype, checked=True)
-    model = s.fill(cache, data.draw(seeds(), label="seed"))
-    pulled = _pull(s, decoder, duplicate, layout, dtype)
-    _expect_slice(
-        s, pulled, model, layout, last, f"the key repeated at batch indices {first} and {last}"
-    )
 
 
 @template("timeout", family="lifecycle")

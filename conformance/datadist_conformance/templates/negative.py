@@ -147,14 +147,23 @@ def bounds_checked(s: Scenario, clause: Clause, data: Any) -> None:
             _unchanged(s, dst, before, f"copy_cache(dst, src, *{args})")
     elif api_name == "copy_blocks":
         layout = Layout(1, (4, 32), 1)
-        for copy_map in ({4: [0]}, {0: [4]}, {-1: [0]}, {0: [-1]}, {0: [1, 9]}):
+        # The last maps put valid entries before the bad one: validation is all or nothing.
+        for copy_map in (
+            {4: [0]},
+            {0: [4]},
+            {-1: [0]},
+            {0: [-1]},
+            {0: [1, 9]},
+            {0: [1], 2: [4]},
+            {1: [2], 3: [0, 2], 4: [1]},
+        ):
             cache = s.allocate_blocks(engine, layout)
             before = s.fill(cache, 3)
             s.expect_raises(exceptions, cm, "copy_blocks", cache.raw, copy_map)
             _unchanged(s, cache, before, f"copy_blocks(cache, {copy_map})")
     elif api_name == "swap_blocks":
         layout = Layout(1, (4, 32), 1)
-        for mapping in ({4: 0}, {0: 4}, {-1: 0}, {0: -1}):
+        for mapping in ({4: 0}, {0: 4}, {-1: 0}, {0: -1}, {0: 1, 2: 4}, {1: 0, 3: 2, 4: 1}):
             device, host = s.allocate_blocks(engine, layout), s.cpu_cache(layout)
             device_before, host_before = s.fill(device, 4), s.fill(host, 5)
             s.expect_raises(exceptions, cm, "swap_blocks", host.raw, device.raw, mapping)
