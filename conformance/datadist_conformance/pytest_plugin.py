@@ -189,6 +189,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE_KEY] = state
     if config.getoption("--datadist-product"):
         settings.load_profile(f"datadist-{state.profile}")
+        bound_shrinking(state.timeout)
+
+
+def bound_shrinking(test_timeout: float) -> int:
+    """Stop shrinking a found failure after a quarter of the per-test limit (at most 60 s).
+
+    Hypothesis shrinks for up to five minutes, as long as the default per-test
+    limit: a target whose failure is slow to shrink would be reported as a hung
+    test (error) instead of a failure with its replay. The bound is a module
+    constant of hypothesis' engine (no setting exists); returns the bound set.
+    """
+    from hypothesis.internal.conjecture import engine
+
+    seconds = int(max(1.0, min(60.0, test_timeout / 4)))
+    engine.MAX_SHRINKING_SECONDS = seconds
+    return seconds
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ HERE = Path(__file__).parent
 BROKEN_DIR = HERE / "broken"
 ALT_IMPL_DIR = HERE / "alt_impl"
 DEVICE_DIR = HERE / "device"
+FRESH_DIR = HERE / "fresh"
 
 
 def module_constants(path: Path) -> dict[str, Any]:
@@ -38,9 +39,15 @@ def module_constants(path: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def target_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the broken targets and the second implementation importable by the suite's processes."""
+    """Make the broken, fresh and device targets and the second implementation importable."""
     existing = os.environ.get("PYTHONPATH", "")
-    paths = [str(BROKEN_DIR), str(ALT_IMPL_DIR), str(DEVICE_DIR), *([existing] if existing else [])]
+    paths = [
+        str(BROKEN_DIR),
+        str(FRESH_DIR),
+        str(ALT_IMPL_DIR),
+        str(DEVICE_DIR),
+        *([existing] if existing else []),
+    ]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
 
 

@@ -147,3 +147,17 @@ def test_expectation_files_are_validated(tmp_path: pytest.TempPathFactory) -> No
         path.write_text(yaml.safe_dump(bad))
         with pytest.raises(ExpectationError):
             load_expectations(path)
+
+
+def test_shrinking_is_bounded_within_the_per_test_limit() -> None:
+    from hypothesis.internal.conjecture import engine
+
+    from datadist_conformance.pytest_plugin import bound_shrinking
+
+    original = engine.MAX_SHRINKING_SECONDS
+    try:
+        assert bound_shrinking(300.0) == 60 == engine.MAX_SHRINKING_SECONDS
+        assert bound_shrinking(8.0) == 2 == engine.MAX_SHRINKING_SECONDS
+        assert original >= 300, "hypothesis' own bound changed: revisit bound_shrinking"
+    finally:
+        engine.MAX_SHRINKING_SECONDS = original

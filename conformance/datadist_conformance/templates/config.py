@@ -155,17 +155,19 @@ def _allowed(s: Scenario, clause: Clause) -> tuple[int, int, int | None]:
 
 @template("config_field_range", family="config", uses_hypothesis=True)
 def config_field_range(s: Scenario, clause: Clause, data: Any) -> None:
-    """A drawn value inside the documented range is accepted, one outside it rejected."""
+    """The bounds and a drawn value inside the documented range are accepted; the values just
+    outside it and a drawn one farther out are rejected."""
     field = clause.params["field"]
     low, top, maximum = _allowed(s, clause)
-    valid = data.draw(
-        boundary_first([low, top, VALID_FIELDS[field]], st.integers(low, top)), label="valid value"
-    )
-    below = boundary_first([low - 1], st.integers(low - 2**40, low - 1))
-    outside = below if maximum is None else st.one_of(below, st.integers(maximum + 1, maximum + 64))
+    valid = data.draw(st.integers(low, top), label="valid value")
+    below = st.integers(low - 2**40, low - 1)
+    outside = below if maximum is None else st.one_of(below, st.integers(maximum + 1, 2**31))
     invalid = data.draw(outside, label="invalid value")
-    _rejects(s, clause, [_with(field, invalid)])
-    _accepts(s, clause, [_with(field, valid)])
+    edges = [low - 1] + ([] if maximum is None else [maximum + 1])
+    _rejects(s, clause, [_with(field, v) for v in dict.fromkeys([*edges, invalid])])
+    _accepts(
+        s, clause, [_with(field, v) for v in dict.fromkeys([low, top, VALID_FIELDS[field], valid])]
+    )
 
 
 @template("config_size_cap", family="config")

@@ -9,12 +9,7 @@ from llm_datadist_alt import Cache, CacheManager
 
 __conformance_adapter__ = ADAPTER
 RULE = "size: 设置为>0的整数，表示要拷贝的大小。(the largest valid offset and size are accepted)"
-CAUGHT_BY = {
-    "copy_cache.size_positive_or_full",
-    "copy_cache.offset_per_tensor",
-    "copy_cache.copies",
-    "copy_cache.size.value_range",
-}
+CAUGHT_BY = {"copy_cache.offset_per_tensor", "copy_cache.size.semantics", "copy_cache.copies"}
 
 
 def _off_by_one(original: Any) -> Any:

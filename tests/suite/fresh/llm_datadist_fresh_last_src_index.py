@@ -9,7 +9,7 @@ from llm_datadist_alt import Cache, CacheManager
 
 __conformance_adapter__ = ADAPTER
 RULE = "src_batch_index: 源Cache的batch_index (every batch index of the source is valid)"
-CAUGHT_BY = {"copy_cache.copies", "copy_cache.batch_index", "copy_cache.bounds"}
+CAUGHT_BY = {"copy_cache.copies", "copy_cache.req_id.logging_only"}
 
 
 def _off_by_one(original: Any) -> Any:

@@ -10,11 +10,11 @@ from llm_datadist_alt._pool import MemoryPool
 __conformance_adapter__ = ADAPTER
 RULE = "分配内存时会对齐到page_size的倍数 (a cache takes the pages its size needs, rounded up)"
 CAUGHT_BY = {
+    "allocate_cache.pool.capacity",
     "mem_pool_cfg.page_alignment",
     "host_mem_pool_cfg.page_alignment",
     "mem_pool_cfg.page_shift.default",
     "host_mem_pool_cfg.page_shift.default",
-    "allocate_cache.pool.capacity",
 }
 
 

@@ -9,7 +9,11 @@ from llm_datadist_alt import CacheDesc, CacheKey, CacheManager, LLMException, LL
 
 __conformance_adapter__ = ADAPTER
 RULE = "如果空闲的batch_index在末尾，则可以省略。(also when other indices hold placeholders)"
-CAUGHT_BY = {"allocate_cache.keys.trailing_omitted", "allocate_cache.keys.placeholder"}
+CAUGHT_BY = {
+    "allocate_cache.keys.trailing_omitted",
+    "allocate_cache.keys.placeholder",
+    "allocate_cache.keys.duplicate_last_wins",
+}
 
 
 def _strict(original: Any) -> Any:

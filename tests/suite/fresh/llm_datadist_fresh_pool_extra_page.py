@@ -1,4 +1,4 @@
-"""Fresh: a device pool whose memory_size is not a page multiple is rounded UP to whole pages,
+"""Fresh: a pool (device or host) whose memory_size is not a page multiple is rounded UP to whole pages,
 so it hands out bytes beyond memory_size."""
 
 from typing import Any
@@ -10,10 +10,13 @@ from llm_datadist_alt._pool import MemoryPool
 __conformance_adapter__ = ADAPTER
 RULE = "memory_size: 当前内存池的大小 ... 单位为Byte (a pool holds exactly the bytes memory_size allows)"
 CAUGHT_BY = {
-    "mem_pool_cfg.memory_size.bytes",
-    "mem_pool_cfg.page_alignment",
-    "mem_pool_cfg.page_shift.default",
     "allocate_cache.pool.capacity",
+    "mem_pool_cfg.memory_size.bytes",
+    "host_mem_pool_cfg.memory_size.bytes",
+    "mem_pool_cfg.page_alignment",
+    "host_mem_pool_cfg.page_alignment",
+    "mem_pool_cfg.page_shift.default",
+    "host_mem_pool_cfg.page_shift.default",
 }
 
 

@@ -10,7 +10,7 @@ from llm_datadist_alt import CacheKey, CacheManager
 
 __conformance_adapter__ = ADAPTER
 RULE = "cache_keys的引用则可以通过... Decode调用pull_cache或push_cache接口成功后解除 (only a successful pull)"
-CAUGHT_BY = {"allocate_cache.refs.key_released_by_pull", "pull_cache.bounds", "pull_cache.size"}
+CAUGHT_BY = {"allocate_cache.refs.key_released_by_pull"}
 
 
 def _releases_on_failure(original: Any) -> Any:

@@ -10,7 +10,11 @@ from llm_datadist_alt._pool import MemoryPool
 
 __conformance_adapter__ = ADAPTER
 RULE = "allocator integrity: after any allocations and frees every page is usable again"
-CAUGHT_BY = {"allocate_cache.pool.capacity", "mem_pool_cfg.memory_size.bytes"}
+CAUGHT_BY = {
+    "allocate_cache.pool.capacity",
+    "allocate_cache.keys.count_within_batch",
+    "allocate_cache.raises.key_already_bound",
+}
 
 
 def _no_forward_merge(original: Any) -> Any:

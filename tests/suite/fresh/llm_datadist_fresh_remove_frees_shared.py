@@ -12,9 +12,6 @@ RULE = "只有当这些引用都解除后，cache所占用的资源才会实际�
 CAUGHT_BY = {
     "allocate_cache.refs.held_by_id_and_keys",
     "deallocate_cache.deferred_until_keys_released",
-    "deallocate_cache.keeps_keys_pullable",
-    "allocate_cache.refs.key_released_by_remove",
-    "allocate_cache.pool.capacity",
 }
 
 
