@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from datadist_conformance.reports import render_summary_markdown
 from datadist_conformance.reports.markdown import code_block, inline_code
-from datadist_conformance.results import RunResult
+from datadist_conformance.results import RunResult, TestResult
 from datadist_conformance.speclib import Spec
 
 
@@ -72,3 +73,25 @@ def test_code_helpers_survive_backticks() -> None:
     assert inline_code("a`b") == "``a`b``"
     assert inline_code("`x`") == "`` `x` ``"
     assert code_block("x\n```\ny").startswith("````\n")
+
+
+def test_not_applicable_tests_are_grouped_by_reason(
+    make_run: Callable[..., RunResult], make_test: Callable[..., TestResult], spec: Spec
+) -> None:
+    """On a supported line the unsupported-line check is not applicable because the line IS
+    supported, and a clause above the run's level for another reason: neither may be described
+    as an API the line does not support."""
+    tests = [
+        make_test("products::unsupported", "not-applicable", ["products.unsupported"],
+                  ["CacheManager"], family="products",
+                  message="atlas-a3 supports the legacy-cache-manager feature set"),
+        make_test("surface::a", "not-applicable", ["CacheKey.signature"], ["CacheKey"],
+                  family="surface", message="CacheKey.signature is at level as-shipped"),
+        make_test("surface::b", "not-applicable", ["Cache.signature"], ["Cache"],
+                  family="surface", message="Cache.signature is at level as-shipped"),
+    ]  # fmt: skip
+    text = render_summary_markdown(make_run("atlas-a3", tests), spec)
+    section = text.split("## Not applicable")[1].split("\n## ")[0]
+    assert "does not support" not in section, section
+    assert "- the clause is at level as-shipped: 2 tests of 2 APIs (`Cache`, `CacheKey`)" in section
+    assert "- atlas-a3 supports the legacy-cache-manager feature set: 1 test of 1 API" in section

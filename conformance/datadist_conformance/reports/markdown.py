@@ -209,18 +209,35 @@ def _stale(run: RunResult) -> list[str]:
 
 
 def _not_applicable(run: RunResult) -> list[str]:
+    """Not-applicable tests grouped by why: an API the line does not support, a clause above the
+    run's certification level, the unsupported-line check on a supported line..."""
     tests = [t for t in run.tests if t.outcome == "not-applicable"]
     if not tests:
         return []
-    apis = sorted({api for t in tests for api in t.apis})
-    names = ", ".join(inline_code(api) for api in apis)
-    return [
-        "",
-        "## Not applicable",
-        "",
-        f"{plural(len(tests), 'test')} of {plural(len(apis), 'API')} that this product line "
-        f"does not support: {names}.",
-    ]
+    groups: dict[str, list[TestResult]] = {}
+    for test in tests:
+        groups.setdefault(_reason(test), []).append(test)
+    lines = ["", "## Not applicable", "", "Never counted as passes; by reason:", ""]
+    for reason, members in groups.items():
+        apis = sorted({api for t in members for api in t.apis})
+        names = ", ".join(inline_code(api) for api in apis)
+        lines.append(
+            f"- {md_text(reason)}: {plural(len(members), 'test')} of "
+            f"{plural(len(apis), 'API')} ({names})"
+        )
+    return lines
+
+
+def _reason(test: TestResult) -> str:
+    """A not-applicable test's message without the clause or API it may start with, so that
+    tests set aside for the same reason are listed together (their APIs follow the reason)."""
+    message = test.message.strip() or "no reason recorded"
+    first, _, rest = message.partition(" ")
+    if rest and first in test.clauses:
+        return f"the clause {rest}"
+    if rest and first in test.apis:
+        return f"the API {rest}"
+    return message
 
 
 def _families(run: RunResult) -> list[str]:
