@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 
 import pytest
@@ -15,7 +16,8 @@ from datadist_conformance.reports import (
     render_index_json,
 )
 from datadist_conformance.reports.html_page import anchor
-from datadist_conformance.results import RunResult
+from datadist_conformance.reports.outcomes import SYMBOLS
+from datadist_conformance.results import RunResult, TestResult
 from datadist_conformance.speclib import Spec
 
 VOID = {"meta", "input", "br", "img", "hr", "link"}
@@ -174,6 +176,23 @@ def test_index_html_links_each_cell_to_the_product_report(
     assert f"atlas-a3/report.html#{anchor('api', 'CacheManager.copy_cache')}" in checker.hrefs
     assert "1 of 3 product lines certified" in page
     assert "crashed: target process died with SIGSEGV" in page
+
+
+def test_index_cells_count_each_outcome(
+    make_run: Callable[..., RunResult], make_test: Callable[..., TestResult], spec: Spec
+) -> None:
+    """An API with 2 passing tests and 1 untestable one is shown as such, not as "untestable"."""
+    tests = [
+        make_test("a", "pass", ["allocate_cache.returns.cache"], ["CacheManager.allocate_cache"]),
+        make_test("b", "pass", ["allocate_cache.pool.required"], ["CacheManager.allocate_cache"]),
+        make_test("c", "untestable", ["allocate_cache.raises.timeout"],
+                  ["CacheManager.allocate_cache"]),
+    ]  # fmt: skip
+    page = render_index_html([make_run("atlas-a3", tests)], spec)
+    row = next(r for r in page.splitlines() if "<code>CacheManager.allocate_cache</code>" in r)
+    assert f"{SYMBOLS['pass']} 2</span>" in row, row
+    assert f"{SYMBOLS['untestable']} 1</span>" in row, row
+    assert 'class="cell o-untestable"' in row, row  # the colour is still the most serious outcome
 
 
 def test_renders_without_a_spec(a3_run: RunResult) -> None:

@@ -107,6 +107,12 @@ def _api_counts(run: RunResult, catalogue: Catalogue) -> dict[str, Counter[str]]
     return counts
 
 
+def _count_chips(counts: Mapping[str, int]) -> str:
+    """The tests of one API on one line by outcome ("✓ 17 ? 1"), in the legend's order: the cell's
+    colour is the most serious outcome, and the counts say how much of the API that is."""
+    return " ".join(chip(o, str(counts[o])) for o in OUTCOMES if counts.get(o))
+
+
 def _tooltip(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{LABELS[o]}: {counts[o]}" for o in OUTCOMES if counts.get(o))
 
@@ -146,10 +152,12 @@ def render_index_html(
         for run in ordered:
             pid = run.product["id"]
             outcome = data["matrix"][api][pid]
-            tip = _tooltip(counts[pid].get(api, Counter())) or LABELS[outcome]
+            api_counts = counts[pid].get(api, Counter())
+            tip = _tooltip(api_counts) or LABELS[outcome]
             cells.append(
                 f'<td class="cell o-{outcome}" title="{esc(tip)}">'
-                f'<a href="{esc(pid)}/{esc(product_page)}{fragment(api)}">{chip(outcome)}</a></td>'
+                f'<a href="{esc(pid)}/{esc(product_page)}{fragment(api)}">'
+                f"{_count_chips(api_counts) or chip(outcome)}</a></td>"
             )
         rows.append(f'<tr><td class="api"><code>{esc(api)}</code></td>{"".join(cells)}</tr>')
 
