@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from . import __version__
@@ -10,10 +9,7 @@ from .speclib import Spec
 from .target import Target
 from .transcript import Transcript
 
-__all__ = ["EXAMPLES", "SuiteContext"]
-
-#: Scenarios (hypothesis examples) run per test id; the plugin reads it into the results.
-EXAMPLES: Counter[str] = Counter()
+__all__ = ["SuiteContext"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +20,6 @@ class SuiteContext:
     profile: str
     seed: int
     adapter_spec: str | None = None  #: as given on the command line, for replay snippets
-    current_test: list[str] | None = None  #: [node id of the running test], set by the plugin
     level: str = "document"  #: the certification level: which clauses this run checks
     peer_mode: str = "inprocess"  #: where a DECODER linked to a PROMPT lives (peer.mode)
 
@@ -38,16 +33,8 @@ class SuiteContext:
                 return member.itemsize
         raise KeyError(f"no itemsize for DataType.{dtype}")
 
-    def count_example(self) -> None:
-        if self.current_test:
-            EXAMPLES[self.current_test[0]] += 1
-
-    def new_transcript(self) -> Transcript:
-        test = (
-            self.current_test[0].split("::", 1)[-1]
-            if self.current_test and self.current_test[0]
-            else ""
-        )
+    def new_transcript(self, test: str = "") -> Transcript:
+        """A transcript whose header reproduces this run (and reruns ``test``, when named)."""
         rerun = (
             f"# rerun: datadist-conformance run --impl {self.target.name} --product {self.product_id} "
             f"--level {self.level} --profile {self.profile} --seed {self.seed}"

@@ -23,6 +23,7 @@ from . import replay
 from .adapter import HostBuffer
 from .checks import ConformanceFailure, PreconditionError, untestable
 from .peer.client import PeerError, PeerProcess, Recipes, remote_peer
+from .recorder import Recorder
 
 if TYPE_CHECKING:
     from .context import SuiteContext
@@ -117,13 +118,16 @@ class Scenario:
     one of the same process first (templates never use an engine after starting the next).
     """
 
-    def __init__(self, ctx: SuiteContext, clause: Clause | None = None) -> None:
+    def __init__(
+        self, ctx: SuiteContext, clause: Clause | None = None, recorder: Recorder | None = None
+    ) -> None:
         self.ctx = ctx
         self.clause = clause
-        ctx.count_example()
+        self.recorder = recorder or Recorder()
+        self.recorder.example()
         self.m = ctx.target.module
         self.adapter = ctx.target.adapter
-        self.t = ctx.new_transcript()
+        self.t = ctx.new_transcript(self.recorder.test_id)
         self.t.bind(self.m, "m")
         self.t.bind(self.adapter, "adapter")
         self.engines: list[Engine] = []

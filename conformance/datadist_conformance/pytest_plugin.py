@@ -33,16 +33,17 @@ from .checks import (
     ConformanceFailure,
     PreconditionError,
 )
-from .context import EXAMPLES, SuiteContext
+from .context import SuiteContext
 from .expectations import Expectation, load_expectations
 from .peer.mode import PEER_MODES, resolve_peer_mode
+from .recorder import Recorder
 from .results import TestResult
 from .speclib import LEVELS, load_spec
 from .target import AdapterLoadError, load_target
 
 PROFILES = {
     # quick: the project's own CI; ci: certifying one line in about a minute; thorough: nightly.
-    "quick": settings(max_examples=8, stateful_step_count=15),
+    "quick": settings(max_examples=8, stateful_step_count=40),
     "ci": settings(max_examples=100, stateful_step_count=40),
     "thorough": settings(max_examples=1000, stateful_step_count=100),
 }
@@ -143,7 +144,7 @@ class _PluginState:
         self.only = _read_ids(option("--datadist-only"))
         self.exclude = _read_ids(option("--datadist-exclude")) or set()
         self.results: dict[str, TestResult] = {}
-        self.current: list[str] = [""]
+        self.recorders: dict[str, Recorder] = {}  #: node id -> the running test's recorder
         self.seed = int(config.getoption("--hypothesis-seed", default=None) or 0)
         self.requested = any(option(name) is not None for name in _REQUESTING_OPTIONS)
         self._context: SuiteContext | None = None
@@ -161,7 +162,6 @@ class _PluginState:
                 profile=self.profile,
                 seed=self.seed,
                 adapter_spec=self.adapter,
-                current_test=self.current,
                 level=self.level,
                 peer_mode=resolve_peer_mode(target, self.peer, self.product),
             )
@@ -211,6 +211,15 @@ def bound_shrinking(test_timeout: float) -> int:
 def suite_context(request: pytest.FixtureRequest) -> SuiteContext:
     """The target, spec and product line of this run."""
     return _state(request.config).context()
+
+
+@pytest.fixture
+def recorder(request: pytest.FixtureRequest) -> Recorder:
+    """This test's examples and exercised clauses, read into its result."""
+    node = request.node
+    made = Recorder(test_id=_test_name(node))
+    _state(request.config).recorders[node.nodeid] = made
+    return made
 
 
 def _test_name(item: pytest.Item) -> str:
@@ -276,7 +285,6 @@ def pytest_runtest_protocol(
     if not _ours(item):
         return (yield)
     state = _state(item.config)
-    state.current[0] = item.nodeid
     state.log(f"start {_test_name(item)} {_family(item)} {','.join(_clauses(item)) or '-'}")
     if state.faults is not None:
         faulthandler.dump_traceback_later(state.timeout, exit=True, file=state.faults)
@@ -315,11 +323,24 @@ def pytest_runtest_makereport(
         _failed(result, report, call, report.when)
         if result.outcome == "fail":
             _expected_failure(state, result, report)
-    if report.when == "teardown" and result.outcome == "pass":
-        result.stale_expectation = _stale_expectation(state, result)
     if report.when == "teardown":
-        result.examples = EXAMPLES.get(item.nodeid) or None
+        _read_recorder(result, state.recorders.pop(item.nodeid, None))
+        if result.outcome == "pass":
+            result.stale_expectation = _stale_expectation(state, result)
     return report
+
+
+def _read_recorder(result: TestResult, recorder: Recorder | None) -> None:
+    """Examples and clause counts into the result; a pass that left clauses unexercised says so."""
+    if recorder is None:
+        return
+    result.examples = recorder.examples or None
+    result.exercised = dict(sorted(recorder.exercised.items()))
+    if result.outcome == "pass" and recorder.unexercised:
+        result.unexercised = sorted(recorder.unexercised)
+        result.message = "untestable in this run (never exercised): " + "; ".join(
+            f"{clause} ({why})" for clause, why in sorted(recorder.unexercised.items())
+        )
 
 
 def _expected_failure(state: _PluginState, result: TestResult, report: pytest.TestReport) -> None:
@@ -337,9 +358,10 @@ def _expected_failure(state: _PluginState, result: TestResult, report: pytest.Te
 
 
 def _stale_expectation(state: _PluginState, result: TestResult) -> str:
-    """The reason of an expectation that names this passing test or one of its clauses."""
+    """The reason of an expectation that names this passing test or a clause it exercised."""
+    checked = [c for c in result.clauses if c not in result.unexercised]
     for expectation in state.expectations:
-        if expectation.matches(result.id, result.clauses, state.product):
+        if expectation.matches(result.id, checked, state.product):
             return expectation.reason
     return ""
 

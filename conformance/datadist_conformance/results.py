@@ -58,6 +58,8 @@ class TestResult:
     untestable_everywhere: bool = False
     #: clauses the test carries but did not exercise in this run: untestable for this test
     unexercised: list[str] = field(default_factory=list)
+    #: clause id -> how many times the test checked it, for tests that count (the machine)
+    exercised: dict[str, int] = field(default_factory=dict)
 
     @property
     def failing_clauses(self) -> list[str]:

@@ -19,6 +19,7 @@ import yaml
 from datadist_conformance import runner
 from datadist_conformance.cli import main
 from datadist_conformance.results import load_run
+from datadist_conformance.suite.test_lifecycle_machine import CLAUSES, PULL_CLAUSES
 from datadist_conformance.verdicts import Exit
 
 TIMEOUT = "test_clause[copy_cache.raises.timeout]"
@@ -237,3 +238,26 @@ def test_an_empty_parametrized_list_is_an_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(test_clauses, "SPEC", NoClauses())
     with pytest.raises(AssertionError, match="the suite would check nothing"):
         test_clauses._clause_params(property_templates=True)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("target_path")
+def test_clauses_the_machine_never_exercised_are_untestable_not_passed(tmp_path: Path) -> None:
+    """Without bytes the lifecycle machine cannot pull: the pull clauses it carries are reported
+    untestable for it (with the reason), the others counted, and the line is partial."""
+    options = runner.RunOptions(
+        impl="llm_datadist_ref",
+        adapter="datadist_test_adapters:NoBytesAdapter",
+        profile="quick",
+        seed=5,
+        only=(MACHINE,),
+    )
+    run = runner.run_product("atlas-a3", options, tmp_path)
+    (test,) = run.tests
+    assert test.outcome == "pass", test.message
+    assert test.unexercised == sorted(PULL_CLAUSES), test.unexercised
+    assert "pulls need the adapter's peer and bytes" in test.message
+    assert set(test.exercised) == set(CLAUSES) - set(PULL_CLAUSES), test.exercised
+    assert all(count > 0 for count in test.exercised.values())
+    assert run.verdict == "partial"
+    assert set(run.unchecked_clauses) == set(PULL_CLAUSES)

@@ -117,7 +117,9 @@ def clause_outcomes(run: RunResult) -> dict[str, str]:
     seen: dict[str, list[str]] = {}
     for test in run.tests:
         for clause in judged_clauses(test):
-            seen.setdefault(clause, []).append(test.outcome)
+            # A clause the test carries but never exercised was not checked by it.
+            outcome = "untestable" if clause in test.unexercised else test.outcome
+            seen.setdefault(clause, []).append(outcome)
     return {clause: rollup(outcomes) for clause, outcomes in seen.items()}
 
 

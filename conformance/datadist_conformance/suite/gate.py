@@ -7,6 +7,7 @@ from typing import Any
 from ..checks import not_applicable, untestable, untestable_everywhere
 from ..context import SuiteContext
 from ..harness import Scenario
+from ..recorder import Recorder
 from ..templates import load_all
 
 __all__ = ["run_clause"]
@@ -14,7 +15,7 @@ __all__ = ["run_clause"]
 TEMPLATES = load_all()
 
 
-def run_clause(ctx: SuiteContext, clause_id: str, data: Any) -> None:
+def run_clause(ctx: SuiteContext, recorder: Recorder, clause_id: str, data: Any) -> None:
     """Check one clause: skip it as not-applicable or untestable, or run its kind's template."""
     spec = ctx.spec
     clause = spec.clause(clause_id)
@@ -32,5 +33,5 @@ def run_clause(ctx: SuiteContext, clause_id: str, data: Any) -> None:
     missing = sorted(kind.requires - ctx.target.adapter.capabilities)
     if missing:
         untestable(f"the adapter {ctx.target.adapter.name} lacks {', '.join(missing)}")
-    with Scenario(ctx, clause) as scenario:
+    with Scenario(ctx, clause, recorder) as scenario:
         TEMPLATES[clause.kind].function(scenario, clause, data)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datadist_conformance.context import SuiteContext
+from datadist_conformance.recorder import Recorder
 from datadist_conformance.speclib import load_spec
 from datadist_conformance.suite.gate import TEMPLATES, run_clause
 
@@ -35,11 +36,15 @@ def _clause_params(property_templates: bool) -> list[Any]:
 
 
 @pytest.mark.parametrize("clause_id", _clause_params(property_templates=False))
-def test_clause(clause_id: str, suite_context: SuiteContext) -> None:
-    run_clause(suite_context, clause_id, None)
+def test_clause(clause_id: str, suite_context: SuiteContext, recorder: Recorder) -> None:
+    run_clause(suite_context, recorder, clause_id, None)
 
 
 @pytest.mark.parametrize("clause_id", _clause_params(property_templates=True))
+# The recorder is shared by every example of the test on purpose: it counts them.
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_clause_property(clause_id: str, suite_context: SuiteContext, data: st.DataObject) -> None:
-    run_clause(suite_context, clause_id, data)
+def test_clause_property(
+    clause_id: str, suite_context: SuiteContext, recorder: Recorder, data: st.DataObject
+) -> None:
+    run_clause(suite_context, recorder, clause_id, data)
