@@ -7,6 +7,7 @@ stays open for the life of the link, so the listener sees at once when the peer 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -48,9 +49,26 @@ def _private_directory() -> Path:
     return directory
 
 
+def _remove_stale(directory: Path) -> None:
+    """Sockets left by listeners whose process died without finalize (their pid is in the name)."""
+    for entry in directory.glob("*-*.sock"):
+        pid_text = entry.name.split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+        except PermissionError:
+            continue  # alive, another user's (cannot be: the directory is ours)
+
+
 def make_server() -> tuple[socket.socket, str]:
     """A listening Unix socket at a fresh path in this user's private directory."""
-    path = str(_private_directory() / f"{os.getpid()}-{secrets.token_hex(8)}.sock")
+    directory = _private_directory()
+    _remove_stale(directory)
+    path = str(directory / f"{os.getpid()}-{secrets.token_hex(8)}.sock")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         server.bind(path)
