@@ -51,16 +51,29 @@ SWAP_WITH_ADDRESS = textwrap.dedent(
     device = cm.allocate_blocks_cache(ld.CacheDesc(2, [2, 4096], ld.DataType.DT_UINT8))
     host = cm.allocate_blocks_cache(ld.CacheDesc(1, [2, 4096], ld.DataType.DT_UINT8, ld.Placement.HOST))
     keep = np.zeros(8192, dtype=np.uint8)
+
+
+    def hole() -> int:
+        # A page followed by an unmapped one, made last, so no allocation can reuse the hole.
+        libc = ctypes.CDLL(None)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                              ctypes.c_int, ctypes.c_long]
+        base = libc.mmap(None, 8192, 3, 0x22, -1, 0)  # PROT_READ|WRITE, MAP_PRIVATE|ANONYMOUS
+        libc.munmap(ctypes.c_void_p(base + 4096), 4096)
+        return base
+
+
     addresses = {
-        "eight": [8, keep.ctypes.data],
-        "null_page": [4096, keep.ctypes.data],
-        "top": [2**63 - 4096, keep.ctypes.data],
-        "device_pool": [device.tensor_addrs[0], keep.ctypes.data],
-        "host_pool": [host.tensor_addrs[0] + 4096, keep.ctypes.data],
-        "same_tensor_twice": [keep.ctypes.data, keep.ctypes.data],
-        "overlapping": [keep.ctypes.data, keep.ctypes.data + 4096],
-        "short": [int(sys.argv[2]) if len(sys.argv) > 2 else 0, keep.ctypes.data],
-    }[sys.argv[1]]
+        "eight": lambda: [8, keep.ctypes.data],
+        "null_page": lambda: [4096, keep.ctypes.data],
+        "top": lambda: [2**63 - 4096, keep.ctypes.data],
+        "device_pool": lambda: [device.tensor_addrs[0], keep.ctypes.data],
+        "host_pool": lambda: [host.tensor_addrs[0] + 4096, keep.ctypes.data],
+        "same_tensor_twice": lambda: [keep.ctypes.data, keep.ctypes.data],
+        "overlapping": lambda: [keep.ctypes.data, keep.ctypes.data + 4096],
+        "short": lambda: [hole(), keep.ctypes.data],
+    }[sys.argv[1]]()
     cpu = ld.Cache.create_cpu_cache(
         ld.CacheDesc(2, [2, 4096], ld.DataType.DT_UINT8, ld.Placement.HOST), addresses
     )
@@ -89,18 +102,7 @@ SWAP_WITH_ADDRESS = textwrap.dedent(
     ],
 )
 def test_swap_refuses_caller_addresses_it_can_tell_are_wrong(case: str) -> None:
-    extra = []
-    if case == "short":
-        # The child maps the same way: its own address space has the hole at a place of its own.
-        script = (
-            "import ctypes\nlibc = ctypes.CDLL(None)\nlibc.mmap.restype = ctypes.c_void_p\n"
-            "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
-            "base = libc.mmap(None, 8192, 3, 0x22, -1, 0)\nlibc.munmap(ctypes.c_void_p(base + 4096), 4096)\n"
-            "import sys\nsys.argv = [sys.argv[0], 'short', str(base)]\n" + SWAP_WITH_ADDRESS
-        )
-    else:
-        script = SWAP_WITH_ADDRESS
-        extra = [case]
+    script, extra = SWAP_WITH_ADDRESS, [case]
     done = subprocess.run(
         [sys.executable, "-c", script, *extra],
         capture_output=True,
