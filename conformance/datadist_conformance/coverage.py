@@ -8,13 +8,14 @@ error: `datadist-conformance spec coverage` exits 1 and the project's tests fail
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .speclib import Spec
+from .speclib import SPEC_DIR_ENV, Spec
 
 __all__ = ["Coverage", "collect_tests", "coverage"]
 
@@ -31,8 +32,9 @@ class Coverage:
         return not self.untested and not self.unknown
 
 
-def collect_tests() -> dict[str, dict[str, object]]:
-    """{test id: {"clauses": [...], "family": ...}} as pytest collects the suite."""
+def collect_tests(spec_dir: Path | None = None) -> dict[str, dict[str, object]]:
+    """{test id: {"clauses": [...], "family": ...}} as pytest collects the suite (from the
+    spec in ``spec_dir``, default the one the suite finds itself)."""
     with tempfile.TemporaryDirectory(prefix="datadist-collect-") as scratch:
         out = Path(scratch) / "tests.json"
         ini = Path(scratch) / "pytest.ini"
@@ -41,7 +43,12 @@ def collect_tests() -> dict[str, dict[str, object]]:
             sys.executable, "-m", "pytest", "--collect-only", "-q", "--pyargs", "datadist_conformance.suite",
             "-c", str(ini), "--rootdir", scratch, f"--datadist-collect={out}",
         ]  # fmt: skip
-        result = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=False)
+        env = dict(os.environ)
+        if spec_dir is not None:
+            env[SPEC_DIR_ENV] = str(spec_dir.resolve())
+        result = subprocess.run(
+            command, cwd=scratch, env=env, capture_output=True, text=True, check=False
+        )
         if not out.is_file():
             raise RuntimeError(f"collecting the suite failed:\n{result.stdout}\n{result.stderr}")
         data: dict[str, dict[str, object]] = json.loads(out.read_text("utf-8"))

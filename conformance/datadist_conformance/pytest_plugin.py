@@ -252,6 +252,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep = [i for i in items if _selected(state, _test_name(i))]
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
+    _group_by_family(items)
     for item in items:
         for index, expectation in enumerate(state.expectations):
             if expectation.matches(_test_name(item), _clauses(item), state.product):
@@ -263,6 +264,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             _test_name(item): {"clauses": _clauses(item), "family": _family(item)} for item in items
         }
         Path(collect_path).write_text(json.dumps(tests, indent=1), "utf-8")
+
+
+def _group_by_family(items: list[pytest.Item]) -> None:
+    """Run the tests family by family (stable within one), so that progress, which the runner
+    prints when a family is done, is one line per family and product line in a CI log."""
+    from .templates import FAMILIES
+
+    rank = {family: index for index, family in enumerate(FAMILIES)}
+    items.sort(key=lambda item: rank.get(_family(item), len(rank)))
 
 
 def _abort(state: _PluginState, key: str, message: str) -> None:

@@ -58,6 +58,7 @@ def register(commands: Any, summary: str) -> None:
     verdicts = actions.add_parser("summary", help="print each product line's verdict")
     verdicts.add_argument("results", type=Path, help="an output directory or one results.json")
     _add_require_certified(verdicts)
+    _add_spec_dir(verdicts)
     verdicts.set_defaults(handler=_summary)
 
     diff = actions.add_parser(
@@ -88,7 +89,7 @@ def register(commands: Any, summary: str) -> None:
     )
     diff.add_argument("--markdown", type=Path, default=None, help="also write the diff as Markdown")
     diff.add_argument("--json", type=Path, default=None, help="also write the diff as JSON")
-    _add_require_certified(diff)
+    _add_require_certified(diff, " of NEW")
     _add_spec_dir(diff)
     diff.set_defaults(handler=_diff)
 
@@ -117,11 +118,11 @@ def register(commands: Any, summary: str) -> None:
     baseline.set_defaults(handler=_baseline)
 
 
-def _add_require_certified(parser: argparse.ArgumentParser) -> None:
+def _add_require_certified(parser: argparse.ArgumentParser, whose: str = "") -> None:
     parser.add_argument(
         "--require-certified",
         action="store_true",
-        help=f"also exit {EXIT_NOT_CERTIFIED} when a product line (of NEW) is not certified",
+        help=f"also exit {EXIT_NOT_CERTIFIED} when a product line{whose} is not certified",
     )
 
 
@@ -174,7 +175,9 @@ def _summary(args: argparse.Namespace) -> int:
     except ResultsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print_summary(runs.values(), sys.stdout)
+    spec = _spec(args)
+    ordered = [runs[pid] for pid in _in_spec_order(runs, spec)]
+    print_summary(ordered, sys.stdout)
     if args.require_certified and _uncertified(runs.values()):
         return EXIT_NOT_CERTIFIED
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
 import os
 import shutil
 import sys
@@ -33,13 +34,34 @@ EXIT_CODES = f"""exit status:
   {Exit.NO_EVIDENCE:d}  no evidence: nothing failed, but on some line no test passed
   {Exit.CRASH:d}  the suite itself crashed (a bug of the suite; the traceback is printed)"""
 
+#: Typical time of one product line on a 2-core machine (measured; the README has the figures).
+_PROFILE_TIMES = {"quick": "about 20 s", "ci": "about 40 s", "thorough": "several minutes"}
+
+
+def _epilog() -> str:
+    """The exit codes, the profiles with their example counts, and where the reports go."""
+    profiles = "\n".join(
+        f"  {name:<9} {PROFILES[name].max_examples:>5} examples per property, "
+        f"{_PROFILE_TIMES.get(name, '?')} per product line"
+        for name in ("quick", "ci", "thorough")
+        if name in PROFILES
+    )
+    reports = (
+        "reports (in --out):\n"
+        "  index.html, index.json           every product line: verdicts, API x line matrix\n"
+        "  <line>/report.html               one line: verdict, failures with replays, clauses\n"
+        "  <line>/summary.md, junit.xml     the same for a PR comment and for CI test views\n"
+        "  <line>/results.json              everything, for `report diff|render|summary`"
+    )
+    return f"{EXIT_CODES}\n\nprofiles:\n{profiles}\n\n{reports}"
+
 
 def register(commands: Any, summary: str) -> None:
     run = commands.add_parser(
         "run",
         help=summary,
         description="Run the conformance suite against an implementation and write reports per product line.",
-        epilog=EXIT_CODES,
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
@@ -129,7 +151,26 @@ def _check_inputs(args: argparse.Namespace, known: list[str]) -> str:
             load_expectations(args.expectations)
         except ExpectationError as exc:
             return f"--expectations: {exc}"
+    impl = args.impl or os.environ.get(IMPL_ENV) or DEFAULT_IMPL
+    if not _findable(impl):
+        return (
+            f"cannot load the implementation {impl!r}: no module named {impl.split('.')[0]!r} "
+            "in the current directory, on PYTHONPATH or among the installed packages"
+        )
     return ""
+
+
+def _findable(module: str) -> bool:
+    """Whether the top-level package of ``module`` exists where the test processes will look
+    (the current directory, PYTHONPATH, sys.path), found without importing it."""
+    top = module.split(".")[0]
+    if not top.isidentifier():
+        return False
+    if top in sys.builtin_module_names:
+        return True
+    extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    path = [os.getcwd(), *(os.path.abspath(p) for p in extra), *sys.path]
+    return importlib.machinery.PathFinder.find_spec(top, path) is not None
 
 
 def _remove_new_output(out: Path, existed: set[Path] | None) -> None:

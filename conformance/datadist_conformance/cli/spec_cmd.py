@@ -33,6 +33,7 @@ def register(commands: Any, summary: str) -> None:
     coverage_parser = actions.add_parser(
         "coverage", help="print every clause with the tests that check it; exit 1 if one has none"
     )
+    _add_spec_dir(coverage_parser)
     coverage_parser.set_defaults(handler=_coverage)
 
     vendor = actions.add_parser(
@@ -105,8 +106,13 @@ def _divergences(args: argparse.Namespace) -> int:
 def _coverage(args: argparse.Namespace) -> int:
     from ..coverage import collect_tests, coverage
 
-    spec = load_spec()
-    report = coverage(spec, collect_tests())
+    try:
+        spec = load_spec(args.spec_dir)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 1
+    report = coverage(spec, collect_tests(args.spec_dir))
     for clause in spec.clauses():
         tests = report.tests_of[clause.id]
         if clause.id in report.informative:

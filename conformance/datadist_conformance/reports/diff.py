@@ -140,6 +140,20 @@ class ResultSetDiff:
     """Every product line's diff, in a stable order."""
 
     products: list[ProductDiff]
+    #: metadata changes every compared line shares (e.g. the profile), said once, not per line
+    shared_metadata: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def like_with_like_note(self) -> str:
+        """Why a profile change matters, and how to compare like with like; "" when none."""
+        for what, old, new in self.shared_metadata:
+            if what == "profile":
+                return (
+                    f"OLD ran with profile {old}, NEW with {new}: outcomes are compared as they "
+                    f"are, but examples differ; rerun NEW with --profile {old} (and OLD's seed) "
+                    "to compare like with like"
+                )
+        return ""
 
     @property
     def regressed(self) -> bool:
@@ -300,4 +314,15 @@ def diff_result_sets(
         )
         for pid in wanted
     ]
-    return ResultSetDiff(diffs)
+    return ResultSetDiff(diffs, _hoist_shared_metadata(diffs))
+
+
+def _hoist_shared_metadata(diffs: list[ProductDiff]) -> list[tuple[str, str, str]]:
+    """Remove from every line the metadata changes all compared lines share; return them."""
+    compared = [d for d in diffs if d.old is not None and d.new is not None]
+    if len(compared) < 2:
+        return []
+    shared = [entry for entry in compared[0].metadata if all(entry in d.metadata for d in compared)]
+    for diff in compared:
+        diff.metadata = [entry for entry in diff.metadata if entry not in shared]
+    return shared

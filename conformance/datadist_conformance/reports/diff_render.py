@@ -73,6 +73,10 @@ def _verdict(diff: ResultSetDiff) -> str:
 
 def render_diff_text(diff: ResultSetDiff, old_label: str, new_label: str) -> str:
     lines = [f"OLD: {old_label}", f"NEW: {new_label}", ""]
+    if diff.shared_metadata:
+        lines += [f"every line: {what}: {old} -> {new}" for what, old, new in diff.shared_metadata]
+        lines += [f"note: {diff.like_with_like_note}"] if diff.like_with_like_note else []
+        lines.append("")
     for product in diff.products:
         lines.append(f"{product.product_id}: {_tally(product)}")
         if product.newly_crashed and product.new is not None:
@@ -100,6 +104,17 @@ def render_diff_markdown(diff: ResultSetDiff, old_label: str, new_label: str) ->
         "",
         f"OLD {inline_code(old_label)} → NEW {inline_code(new_label)}",
         "",
+    ]
+    if diff.shared_metadata:
+        lines += [
+            f"- every line: {md_text(what)}: {md_text(old)} → {md_text(new)}"
+            for what, old, new in diff.shared_metadata
+        ]
+        lines += (
+            [f"- note: {md_text(diff.like_with_like_note)}"] if diff.like_with_like_note else []
+        )
+        lines.append("")
+    lines += [
         "| product line | changes |",
         "|---|---|",
     ]
@@ -168,7 +183,12 @@ def diff_data(diff: ResultSetDiff) -> dict[str, Any]:
         entry["metadata"] = [{"what": w, "old": o, "new": n} for w, o, n in p.metadata]
         entry["notes"] = p.notes
         products.append(entry)
-    return {"regressed": diff.regressed, "regressions": diff.regression_count, "products": products}
+    return {
+        "regressed": diff.regressed,
+        "regressions": diff.regression_count,
+        "shared_metadata": [{"what": w, "old": o, "new": n} for w, o, n in diff.shared_metadata],
+        "products": products,
+    }
 
 
 def render_diff_json(diff: ResultSetDiff) -> str:

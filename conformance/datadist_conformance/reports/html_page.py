@@ -82,6 +82,7 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:5px 8px;border-bottom:1px solid var(--line)}
 th{background:var(--panel);font-weight:600;position:sticky;top:0;z-index:1}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td code{overflow-wrap:anywhere}
 .matrix td.api{white-space:nowrap;font-weight:600}
 .tiles{display:flex;flex-wrap:wrap;gap:4px}
 .tile{display:inline-block;padding:1px 6px;border-radius:4px;font-size:12px;color:#1d232b;

@@ -1,7 +1,7 @@
 """report.html: one product line's run as a page to look at.
 
-Top to bottom: the verdict, the run's metadata, the outcome bar with filters,
-the APIs x clauses matrix, every failure with its replay snippet, all tests,
+Top to bottom: the verdict, the run's metadata, every failure with its replay
+snippet, the outcome bar with filters, the APIs x clauses matrix, all tests,
 and the clauses with their text in both languages.
 """
 
@@ -146,8 +146,9 @@ def _code(text: str) -> str:
 
 def _test_body(test: TestResult, catalogue: Catalogue) -> str:
     parts = []
-    if test.message:
-        parts.append(f"<pre>{esc(test.message)}</pre>")
+    message = _message_without_clause_text(test, catalogue)
+    if message:
+        parts.append(f"<pre>{esc(message)}</pre>")
     pairs = [
         ("call", test.call),
         ("expected", test.expected),
@@ -175,6 +176,18 @@ def _test_body(test: TestResult, catalogue: Catalogue) -> str:
     return "".join(parts)
 
 
+def _message_without_clause_text(test: TestResult, catalogue: Catalogue) -> str:
+    """The test's message less the "[clause] text" lines the body shows below anyway, so a
+    clause's text appears once."""
+    shown = {
+        f"[{clause_id}] {catalogue.clause(clause_id).en}"
+        for clause_id in test.clauses
+        if catalogue.clause(clause_id).known
+    }
+    lines = [line for line in (test.message or "").splitlines() if line.strip() not in shown]
+    return "\n".join(lines).strip()
+
+
 def _clause_text(zh: str | None, en: str) -> str:
     zh_html = f'<span class="zh" lang="zh">{esc(zh)}</span>' if zh else ""
     return f'{zh_html}<span class="en">{esc(en)}</span>'
@@ -188,11 +201,18 @@ def _failures(run: RunResult, catalogue: Catalogue) -> str:
         f'<details class="test" open id="{anchor("failure", test.id)}" '
         f'data-outcome="{test.outcome}"><summary>{chip(test.outcome)} '
         f"<code>{esc(test.id)}</code> "
-        f'<span class="muted">{esc(test.message.splitlines()[0] if test.message else "")}'
-        f"</span></summary>{_test_body(test, catalogue)}</details>"
+        f'<span class="muted">{esc(_failed_on(test))}</span>'
+        f"</summary>{_test_body(test, catalogue)}</details>"
         for test in failing
     ]
     return f"<h2>Failures ({len(failing)})</h2>{''.join(blocks)}"
+
+
+def _failed_on(test: TestResult) -> str:
+    """ "on <clause>" for a failure that names its clause; the error's first line otherwise."""
+    if test.failed_clause:
+        return f"on {test.failed_clause}"
+    return test.message.splitlines()[0] if test.message else ""
 
 
 def _tests_table(run: RunResult, catalogue: Catalogue) -> str:
@@ -285,8 +305,9 @@ def render_html_report(run: RunResult, spec: Spec | None) -> str:
     body = (
         '<p class="muted"><a href="../index.html">all product lines</a></p>'
         f"<h1>{esc(title)}</h1>{_verdict(run)}{note}{_metadata(run)}"
-        f"{_outcome_bar(run)}<h2>APIs × clauses</h2>{_matrix(run, catalogue)}"
-        f"{_failures(run, catalogue)}{_expectations(run)}{_tests_table(run, catalogue)}"
+        f"{_failures(run, catalogue)}{_outcome_bar(run)}"
+        f"<h2>APIs × clauses</h2>{_matrix(run, catalogue)}"
+        f"{_expectations(run)}{_tests_table(run, catalogue)}"
         f"{_clauses(run, catalogue)}"
     )
     return page(f"{title}: conformance", body)
