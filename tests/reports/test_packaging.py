@@ -1,7 +1,9 @@
 """Installing never writes into the checkout: a wheel build (`pip install .`, `pip install
 /read-only/checkout`, tox) uses a temporary build directory; only editable installs keep one in
-build/. (Checked by hand on a copy of the checkout: `pip install --target T COPY` left COPY's file
-list unchanged.)"""
+build/. (Checked by hand: `pip install --target T COPY` left COPY's file list unchanged, and
+`pip wheel` of a checkout bind-mounted read-only, `unshare -m sh -c 'mount --bind SRC RO && mount
+-o remount,bind,ro RO && pip wheel --no-deps -w OUT RO'`, built the wheel; a build takes minutes,
+too long for every CI run.)"""
 
 from __future__ import annotations
 
