@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from .checks import (
     NOT_APPLICABLE,
@@ -36,26 +35,11 @@ from .checks import (
 from .context import SuiteContext
 from .expectations import Expectation, load_expectations
 from .peer.mode import PEER_MODES, resolve_peer_mode
+from .profiles import PROFILES, load_profile
 from .recorder import Recorder
 from .results import TestResult
 from .speclib import LEVELS, load_spec
 from .target import AdapterLoadError, load_target
-
-PROFILES = {
-    # quick: the project's own CI; ci: certifying one line in about a minute; thorough: nightly.
-    "quick": settings(max_examples=8, stateful_step_count=40),
-    "ci": settings(max_examples=100, stateful_step_count=40),
-    "thorough": settings(max_examples=1000, stateful_step_count=100),
-}
-_COMMON = {
-    "deadline": None,
-    "database": None,
-    "print_blob": True,
-    # filter_too_much stays on: it guards against properties that check almost nothing.
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-}
-for _name, _settings in PROFILES.items():
-    settings.register_profile(f"datadist-{_name}", _settings, **_COMMON)
 
 _STATE_KEY = pytest.StashKey["_PluginState"]()
 
@@ -188,7 +172,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = _PluginState(config)
     config.stash[_STATE_KEY] = state
     if config.getoption("--datadist-product"):
-        settings.load_profile(f"datadist-{state.profile}")
+        load_profile(state.profile)
         bound_shrinking(state.timeout)
 
 

@@ -21,9 +21,9 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.std
 """
 
 
-def imported_by(argv: list[str]) -> list[str]:
-    """The heavy modules a fresh interpreter has imported after `main(argv)`."""
-    code = PROBE.format(argv=argv, heavy=HEAVY)
+def imported_by(argv: list[str], watched: tuple[str, ...] = HEAVY) -> list[str]:
+    """The `watched` modules a fresh interpreter has imported after `main(argv)`."""
+    code = PROBE.format(argv=argv, heavy=watched)
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
@@ -45,4 +45,15 @@ def test_spec_commands_do_not_import_the_test_runner() -> None:
     assert not {"pytest", "hypothesis"}.intersection(loaded), (
         f"datadist-conformance spec --help: expected neither pytest nor hypothesis imported, "
         f"observed {loaded}"
+    )
+
+
+def test_run_takes_its_profiles_from_their_module_not_the_plugin() -> None:
+    """`run` validates --profile against the profiles module; the pytest plugin stays unloaded in
+    the CLI's process (it is loaded by pytest, in the run's own process)."""
+    probe = ("datadist_conformance.profiles", "datadist_conformance.pytest_plugin")
+    loaded = imported_by(["run", "--help"], probe)
+    assert loaded == ["datadist_conformance.profiles"], (
+        "datadist-conformance run --help: expected the profiles module imported and the plugin "
+        f"not, observed {loaded}"
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..expectations import ExpectationError, load_expectations
 from ..peer.mode import PEER_MODES
-from ..pytest_plugin import PROFILES
+from ..profiles import PROFILES
 from ..reports import print_progress, print_summary, write_reports
 from ..results import RunResult
 from ..runner import RunOptions, RunUsageError, TargetLoadError, run_products
