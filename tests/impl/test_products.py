@@ -26,7 +26,9 @@ LEGACY_CALLS: dict[str, Callable[[ld.CacheManager, ld.Cache, ld.Cache], object]]
 }
 
 
-@pytest.mark.clause("products.unsupported_fails_cleanly")
+@pytest.mark.clause(
+    "products.unsupported_fails_cleanly", "products.unsupported_fails_cleanly.cache_operations"
+)
 @pytest.mark.parametrize("product", UNSUPPORTED)
 @pytest.mark.parametrize("api", list(LEGACY_CALLS))
 def test_legacy_methods_fail_with_feature_not_enabled(

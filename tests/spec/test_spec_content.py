@@ -237,6 +237,26 @@ def test_products_are_the_seed_table() -> None:
         assert dict(SPEC.api(api_id).products) == {k: v[1] for k, v in expected.items()}
 
 
+def test_gating_clauses_cover_each_legacy_method_once() -> None:
+    """Every legacy CacheManager method is gated by exactly one clause, whose template has calls
+    for it (a new method without one would go unchecked on unsupported lines)."""
+    from datadist_conformance.templates.products import METHODS
+
+    methods = sorted(
+        a.name
+        for a in SPEC.apis
+        if a.support == "legacy-cache-manager" and a.owner == "CacheManager" and a.kind == "method"
+    )
+    gated = sorted(
+        m
+        for c in SPEC.clauses()
+        if c.kind == "unsupported_on_product" and c.params["feature_set"] == "legacy-cache-manager"
+        for m in c.params["methods"]
+    )
+    assert gated == methods, (gated, methods)
+    assert set(gated) <= METHODS, sorted(set(gated) - METHODS)
+
+
 def test_product_names_are_verbatim_from_the_seed_table(seed_text: str) -> None:
     for product in SPEC.products:
         assert f"| {product.name} |" in seed_text, product.name

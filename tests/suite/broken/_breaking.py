@@ -8,6 +8,7 @@ another target.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -41,3 +42,20 @@ def reaches_block_3(cache: Any, copy_block_info: Any) -> bool:
         all(isinstance(i, int) and 0 <= i < blocks for i in indices)
         and max(indices, default=0) >= 3
     )
+
+
+def ungated(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``original`` run on an unsupported line as on a supported one: the manager's engine
+    stands in for the legacy engine the line does not have."""
+
+    @functools.wraps(original)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._legacy_engine is not None:
+            return original(self, *args, **kwargs)
+        self._legacy_engine = self._engine
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            self._legacy_engine = None
+
+    return method
