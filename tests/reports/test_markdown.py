@@ -95,3 +95,33 @@ def test_not_applicable_tests_are_grouped_by_reason(
     assert "does not support" not in section, section
     assert "- the clause is at level as-shipped: 2 tests of 2 APIs (`Cache`, `CacheKey`)" in section
     assert "- atlas-a3 supports the legacy-cache-manager feature set: 1 test of 1 API" in section
+
+
+def test_untestable_everywhere_is_marked(
+    make_run: Callable[..., RunResult], make_test: Callable[..., TestResult], spec: Spec
+) -> None:
+    """A clause no target can be checked against says so: it is no gap of this target's."""
+    tests = [
+        make_test("clauses::a", "pass", ["allocate_cache.keys.placeholder"], ["c"]),
+        make_test(
+            "clauses::b",
+            "untestable",
+            ["allocate_cache.refs.key_released_by_push"],
+            ["c"],
+            message="the document gives no way to see it",
+            untestable_everywhere=True,
+        ),
+        make_test(
+            "clauses::c",
+            "untestable",
+            ["allocate_cache.raises.timeout"],
+            ["c"],
+            message="the adapter cannot delay operations",
+        ),
+    ]
+    text = render_summary_markdown(make_run("atlas-a3", tests), spec)
+    assert (
+        "| `allocate_cache.refs.key_released_by_push` | (everywhere) the document gives no way"
+        in text
+    )
+    assert "| `allocate_cache.raises.timeout` | the adapter cannot delay operations" in text

@@ -168,12 +168,19 @@ def _untestable(run: RunResult, catalogue: Catalogue) -> list[str]:
         if test.outcome == "untestable":
             for clause in test.clauses:
                 reason = test.message or catalogue.clause(clause).untestable or "no reason given"
+                if test.untestable_everywhere:
+                    reason = f"(everywhere) {reason}"
                 if reason not in reasons.setdefault(clause, []):
                     reasons[clause].append(reason)
     if not reasons:
         return []
     lines = ["", f"## Untestable clauses ({len(reasons)})", ""]
-    lines += ["Never counted as passes: the target or its adapter lacks what these need.", ""]
+    lines += [
+        "Never counted as passes: the target or its adapter lacks what these need, or "
+        "(everywhere) the document gives no way to check them against any target, which does "
+        "not make the line partial.",
+        "",
+    ]
     lines += ["| clause | reason |", "|---|---|"]
     for clause in sorted(reasons):
         lines.append(f"| {inline_code(clause)} | {md_text('; '.join(reasons[clause]))} |")
