@@ -10,7 +10,7 @@ import pytest
 
 from datadist_conformance.cli import main
 from datadist_conformance.coverage import collect_tests
-from datadist_conformance.pytest_plugin import PROFILES
+from datadist_conformance.profiles import PROFILES
 from datadist_conformance.reports import diff_result_sets, render_diff_text, render_html_report
 from datadist_conformance.results import RunResult
 from datadist_conformance.speclib import Spec
