@@ -117,20 +117,28 @@ def _succeeds(s: Scenario, engine: Engine, call: Call) -> bool:
 
 
 def _supported_line(s: Scenario, feature: str) -> str | None:
-    """A supported product line the adapter can emulate, if it emulates any (and engines may
-    share the process: the witnesses run beside the engine under test)."""
-    if not s.ctx.target.has("product_emulation") or s.cross_process:
+    """A supported product line the adapter can emulate, if it emulates any. With one engine
+    per process the witness runs first and is finalized when the engine under test starts."""
+    if not s.ctx.target.has("product_emulation"):
         return None
     support = next(f for f in s.ctx.spec.feature_sets if f.id == feature).support
     return next((product for product, ok in support.items() if ok), None)
 
 
 def _absent(s: Scenario, supported: str | None) -> Absent:
+    """Caches of another engine (a donor on ``supported``), else caller-owned HOST caches.
+
+    With one engine per process the donor is finalized when the next engine starts, so its
+    cache is released at once: deallocating a released cache is a no-op by the document."""
     host = s.cpu_cache(_LAYOUT).raw
     if supported is None:
         return Absent(s.cpu_cache(_LAYOUT).raw, s.cpu_cache(_LAYOUT).raw, host)
     with s.as_product(supported):
         donor = s.engine(host_pool=DEFAULT_HOST_POOL)
+    if s.cross_process:
+        released = s.allocate(donor, _LAYOUT).raw
+        s.expect_ok(donor.cache_manager, "deallocate_cache", released)
+        return Absent(released, s.cpu_cache(_LAYOUT).raw, host)
     blocks = s.allocate_blocks(donor, _LAYOUT).raw
     return Absent(s.allocate(donor, _LAYOUT).raw, blocks, host)
 
@@ -196,8 +204,6 @@ def _check(
 def _why(s: Scenario, supported: str | None, valid_arguments: bool) -> str:
     if supported is not None:
         where = f"on {supported} the same calls raised too"
-    elif s.cross_process:
-        where = "no supported line can be shown beside it (engines run one per process)"
     else:
         where = f"no supported line can be shown beside it (the adapter {s.adapter.name} lacks product_emulation)"
     if valid_arguments:

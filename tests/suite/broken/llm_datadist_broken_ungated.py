@@ -11,8 +11,6 @@ from llm_datadist_ref import Cache, LLMException, LLMStatusCode
 
 __conformance_adapter__ = ADAPTER
 VIOLATES = {"products.unsupported_fails_cleanly"}
-# Caught only with two engines in one process: the witness that the arguments are valid runs on a supported line in the same process.
-NEEDS_TWO_ENGINES = True
 PRODUCT = "atlas-training"
 
 
