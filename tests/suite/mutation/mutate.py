@@ -1,21 +1,33 @@
 """Mutation testing of llm_datadist_alt's CacheManager logic against the suite's ``ci`` profile.
 
-    python tests/suite/mutation/mutate.py [--sample N] [--session PATH] [--report-only]
+    python tests/suite/mutation/mutate.py [--sample N] [--seed S] [--session PATH] [--report-only]
 
 cosmic-ray mutates the CacheManager methods of the legacy API (tests/suite/
 alt_impl/llm_datadist_alt/_cache_manager.py) and the memory pool (_pool.py);
 for each mutant, run_ci.py certifies atlas-a3 with the suite at profile ``ci``.
-A mutant the suite certifies survived. Survivors listed in equivalent.yaml
-(with the reason they cannot change any behaviour the document constrains)
-are left out of the rate. ``--sample N`` tests every k-th mutant in scope, so
-that about N run (each takes 10-60 s on a two-core machine). The kill rate is
-printed; the exit status is 1 below GOAL.
+A mutant the suite certifies survived.
+
+The unmutated implementation is run first with the same command and must
+certify: otherwise every mutant would be "killed" by whatever already fails,
+and the rate would measure nothing. Its outcome is kept next to the session,
+and a session whose baseline did not certify is never reported.
+
+The kill rate is killed / (mutants run - equivalent survivors). Survivors listed
+in equivalent.yaml (with the reason no behaviour the document constrains can
+tell them apart) are the only ones left out; timeouts, incompetent mutants (the
+mutation or the worker failed) and untriaged survivors all count against the
+rate, and each count is printed. ``--sample N --seed S`` runs N mutants drawn
+at random (seeded, so the same sample comes back) from those in scope; each
+takes 10-60 s on a two-core machine. The exit status is 1 below GOAL, 2 when the
+baseline does not certify or the session is incomplete.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -23,7 +35,7 @@ from pathlib import Path
 
 import yaml
 from cosmic_ray.work_db import WorkDB, use_db
-from cosmic_ray.work_item import WorkerOutcome, WorkResult
+from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkItem, WorkResult
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -112,8 +124,17 @@ def _config(directory: Path) -> Path:
     return config
 
 
-def _select(db: WorkDB, sample: int | None) -> int:
-    """Mark out-of-scope (and, with a sample, unsampled) mutants skipped; the number left."""
+def _name(item: WorkItem) -> str:
+    m = item.mutations[0]
+    return mutant_id(Path(m.module_path), m.operator_name, *m.start_pos, m.occurrence)
+
+
+def _select(db: WorkDB, sample: int | None, seed: int) -> int:
+    """Mark out-of-scope (and, with a sample, unsampled) mutants skipped; the number left.
+
+    The sample is drawn from the mutants in scope sorted by name (job ids are random),
+    so the same seed and sources give the same sample.
+    """
     functions = {m: _function_lines(m) for m in MODULES}
     scoped = []
     for item in db.pending_work_items:
@@ -125,58 +146,121 @@ def _select(db: WorkDB, sample: int | None) -> int:
             db.set_result(
                 item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="out of scope")
             )
-    stride = max(1, len(scoped) // sample) if sample else 1
-    for number, item in enumerate(scoped):
-        if number % stride:
+    scoped.sort(key=_name)
+    chosen = scoped
+    if sample is not None and sample < len(scoped):
+        chosen = random.Random(seed).sample(scoped, sample)
+    keep = {item.job_id for item in chosen}
+    for item in scoped:
+        if item.job_id not in keep:
             db.set_result(
                 item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not sampled")
             )
-    return len(scoped[::stride])
+    print(f"{len(scoped)} mutants in scope; running {len(chosen)}", flush=True)
+    return len(chosen)
+
+
+def _baseline_path(session: Path) -> Path:
+    return session.with_name(session.name + ".baseline.json")
+
+
+def _baseline(session: Path) -> bool:
+    """Run the test command on the unmutated sources; record and return whether it certified."""
+    print("baseline: the unmutated implementation must certify first", flush=True)
+    done = subprocess.run(
+        [sys.executable, str(HERE / "run_ci.py")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    said = lines[-1] if lines else f"no output (exit status {done.returncode})"
+    certified = done.returncode == 0
+    record = {"certified": certified, "verdict": said, "returncode": done.returncode}
+    _baseline_path(session).write_text(json.dumps(record) + "\n", "utf-8")
+    print(f"baseline: {said}", flush=True)
+    if not certified:
+        print(done.stdout[-4000:] + done.stderr[-4000:], file=sys.stderr)
+    return certified
+
+
+def _baseline_certified(session: Path) -> bool:
+    path = _baseline_path(session)
+    if not path.is_file():
+        print(f"no baseline record {path}: the session's unmutated run is unknown")
+        return False
+    record = json.loads(path.read_text("utf-8"))
+    if not record.get("certified"):
+        print(f"the unmutated implementation did not certify: {record.get('verdict')}")
+    return bool(record.get("certified"))
+
+
+def _outcome(result: WorkResult | None) -> str:
+    """killed, timeout, incompetent, survived or not run."""
+    if result is None:
+        return "not run"
+    if result.worker_outcome != WorkerOutcome.NORMAL or result.test_outcome is None:
+        return "incompetent"  # cosmic-ray counts these as killed; no test judged them
+    if result.test_outcome == TestOutcome.KILLED:
+        return "timeout" if result.output == "timeout" else "killed"
+    if result.test_outcome == TestOutcome.INCOMPETENT:
+        return "incompetent"
+    return "survived"
 
 
 def _report(db: WorkDB) -> int:
     triage = yaml.safe_load((HERE / "equivalent.yaml").read_text("utf-8")) or {}
     equivalent = {entry["mutant"]: entry["reason"] for entry in triage.get("equivalent", [])}
-    killed, survived, seen = 0, [], set()
-    for item, result in db.results:
-        if result.worker_outcome == WorkerOutcome.SKIPPED:
+    results = {job: result for job, result in db.results}
+    counts = dict.fromkeys(("killed", "timeout", "incompetent", "survived", "not run"), 0)
+    seen = 0
+    for item in db.work_items:
+        result = results.get(item.job_id)
+        if result is not None and result.worker_outcome == WorkerOutcome.SKIPPED:
             continue
-        m = item.mutations[0]
-        name = mutant_id(Path(m.module_path), m.operator_name, *m.start_pos, m.occurrence)
-        if result.worker_outcome != WorkerOutcome.NORMAL:
-            print(f"  worker {result.worker_outcome}: {name}")
-        if result.is_killed:
-            killed += 1
-        elif name in equivalent:
-            seen.add(name)
-        else:
-            survived.append(name)
-    for name in survived:
-        print(f"  SURVIVED (not triaged): {name}")
-    counted = killed + len(survived)
-    rate = killed / counted if counted else 0.0
+        outcome, name = _outcome(result), _name(item)
+        if outcome == "survived" and name in equivalent:
+            seen += 1
+            continue
+        if outcome == "killed" and name in equivalent:
+            print(f"  KILLED but listed as equivalent (remove the entry): {name}")
+        counts[outcome] += 1
+        if outcome != "killed":
+            print(f"  {outcome.upper()}: {name}")
+    if counts["not run"]:
+        print(f"{counts['not run']} mutants have no result yet: run the session to the end")
+        return 2
+    judged = sum(counts.values())
+    rate = counts["killed"] / judged if judged else 0.0
     print(
-        f"mutation kill rate: {killed}/{counted} = {rate:.1%} of non-equivalent mutants "
-        f"({len(seen)} equivalent survivors left out; goal {GOAL:.0%})"
+        f"mutation kill rate: {counts['killed']}/{judged} = {rate:.1%} of non-equivalent mutants "
+        f"({judged + seen} run, {seen} equivalent, {counts['survived']} survived, "
+        f"{counts['timeout']} timed out, {counts['incompetent']} incompetent; goal {GOAL:.0%})"
     )
-    return 0 if counted and rate >= GOAL else 1
+    return 0 if judged and rate >= GOAL else 1
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", type=int, default=None, help="run about N mutants")
+    parser.add_argument("--sample", type=int, default=None, help="run N mutants drawn at random")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the sample (default 1)")
     parser.add_argument("--session", type=Path, default=None, help="keep the session here")
     parser.add_argument("--report-only", action="store_true", help="report an existing session")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="datadist-mutation-") as tmp:
-        session = args.session or Path(tmp, "session.sqlite")
+        session = (args.session or Path(tmp, "session.sqlite")).resolve()
         config = _config(Path(tmp))
         cosmic_ray = [str(Path(sys.executable).parent / "cosmic-ray")]
         if not args.report_only:
+            if not _baseline(session):
+                return 2
             subprocess.run([*cosmic_ray, "init", str(config), str(session)], check=True, cwd=ROOT)
             with use_db(str(session), WorkDB.Mode.open) as db:
-                print(f"{_select(db, args.sample)} mutants to run", flush=True)
+                _select(db, args.sample, args.seed)
             subprocess.run([*cosmic_ray, "exec", str(config), str(session)], check=True, cwd=ROOT)
+        if not _baseline_certified(session):
+            return 2
         with use_db(str(session), WorkDB.Mode.open) as db:
             return _report(db)
 
