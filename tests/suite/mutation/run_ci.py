@@ -1,6 +1,7 @@
 """The test command of the mutation run: the suite's ``ci`` profile against llm_datadist_alt.
 
-Exit status 0 only when atlas-a3 is **certified** (the mutant survived): pytest
+Exit status 0 only when the product line (atlas-a3 unless ``DATADIST_MUTATION_PRODUCT``
+says otherwise) is **certified** (the mutant survived): pytest
 exited 0 and the per-test results, judged by the runner's own rule
 (:func:`datadist_conformance.verdicts.verdict_of`), say ``certified``. A run that
 is partial (a clause carried but never exercised, a capability missing), has no
@@ -28,7 +29,8 @@ from datadist_conformance.verdicts import CERTIFIED, verdict_of, verdict_text
 HERE = Path(__file__).resolve().parent
 ALT_IMPL_DIR = HERE.parent / "alt_impl"
 SEED = int(os.environ.get("DATADIST_MUTATION_SEED", "1"))
-PRODUCT = "atlas-a3"
+#: mutate.py names another line for the survivors only it can reach (equivalent.yaml, other_line).
+PRODUCT = os.environ.get("DATADIST_MUTATION_PRODUCT", "atlas-a3")
 INI = "[pytest]\naddopts = -p no:cacheprovider\n"
 
 
@@ -93,7 +95,7 @@ def main() -> int:
         )
         returncode = subprocess.run(_command(work, results), cwd=work, env=env).returncode
         said = verdict(results, returncode)
-        print(f"atlas-a3 at profile ci, seed {SEED}: {said}", flush=True)
+        print(f"{PRODUCT} at profile ci, seed {SEED}: {said}", flush=True)
         return 0 if said == CERTIFIED else 1
 
 
