@@ -31,7 +31,7 @@ def snapshot(s: Scenario, caches: Sequence[Cache]) -> list[list[bytes]]:
     """The bytes of every tensor of ``caches`` (empty without the adapter's bytes capability)."""
     if not s.ctx.target.has("bytes"):
         return []
-    return [s.read(cache) for cache in caches]
+    return [s.caches.read(cache) for cache in caches]
 
 
 def expect_bytes_unchanged(
@@ -40,9 +40,9 @@ def expect_bytes_unchanged(
     if not before:
         return
     for number, (cache, old) in enumerate(zip(caches, before, strict=True)):
-        new = s.read(cache)
+        new = s.caches.read(cache)
         changed = [t for t, (a, b) in enumerate(zip(old, new, strict=True)) if a != b]
-        s.check(
+        s.checker.check(
             not changed,
             call=after_call,
             expected="the failed call changed no byte of any live cache",
@@ -61,19 +61,19 @@ def expect_keys_free(s: Scenario, engine: Engine, keys: Sequence[Any], after_cal
         try:
             cache = _one_key_cache(s, engine, [key])
         except Exception as exc:
-            s.fail(
+            s.checker.fail(
                 call=f"allocate_cache(desc, [{s.t.render(key)}]) after {after_call}",
                 expected="the key is free to bind: the failed call bound nothing",
                 observed=f"raised {describe(exc)}",
             )
-        s.setup(engine.cache_manager, "remove_cache_key", key)
-        s.setup(engine.cache_manager, "deallocate_cache", cache)
+        s.checker.setup(engine.cache_manager, "remove_cache_key", key)
+        s.checker.setup(engine.cache_manager, "deallocate_cache", cache)
 
 
 def expect_keys_bound(s: Scenario, engine: Engine, keys: Sequence[Any], after_call: str) -> None:
     """Each of ``keys`` is still bound: binding it again raises LLMException."""
     for key in dict.fromkeys(keys):
-        s.expect_raises_from(
+        s.checker.expect_raises_from(
             ["LLMException"],
             f"allocate_cache(desc, [{s.t.render(key)}]) after {after_call} (the key is still bound)",
             lambda key=key: _one_key_cache(s, engine, [key]),
@@ -104,12 +104,12 @@ def expect_pool_whole(
             cm, "allocate_cache", s.desc(Layout(1, (1, whole), 1), placement=placement)
         )
     except Exception as exc:
-        s.fail(
+        s.checker.fail(
             call=call,
             expected="it fits: every page is usable again",
             observed=f"raised {describe(exc)} (pages were lost or are still held)",
         )
-    s.setup(cm, "deallocate_cache", cache)
+    s.checker.setup(cm, "deallocate_cache", cache)
     too_big = s.desc(Layout(1, (1, over), 1), placement=placement)
     # A cache larger than the whole pool may also be rejected as a bad argument.
     expect_refused(
@@ -129,7 +129,7 @@ def expect_no_overlap(s: Scenario, caches: Sequence[Cache], call: str) -> None:
         for address in cache.raw.tensor_addrs
     )
     for (start, end, first), (next_start, _, second) in itertools.pairwise(spans):
-        s.check(
+        s.checker.check(
             next_start >= end,
             call=call,
             expected="the tensors of live caches do not overlap",

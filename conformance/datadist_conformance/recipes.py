@@ -41,7 +41,7 @@ class Call:
         try:
             return self.perform(s, args)
         except Exception as exc:
-            return s.fail(
+            return s.checker.fail(
                 call=self.describe(s, args),
                 expected="the call succeeds",
                 observed=f"raised {describe(exc)}",
@@ -50,7 +50,7 @@ class Call:
     def expect_raises(
         self, s: Scenario, exceptions: list[str], args: dict[str, Any] | None = None
     ) -> BaseException:
-        return s.expect_raises_from(
+        return s.checker.expect_raises_from(
             exceptions, self.describe(s, args), lambda: self.perform(s, args)
         )
 
@@ -89,7 +89,7 @@ BLOCKS = Layout(1, (4, 32), 1)
 
 @recipe("CacheManager.allocate_cache")
 def _allocate_cache(s: Scenario) -> Call:
-    engine = s.shared_engine()
+    engine = s.engines.shared()
     key = s.key(engine.cluster_id, next(_req_ids))
     return Call(
         engine.cache_manager, "allocate_cache", {"cache_desc": s.desc(SMALL), "cache_keys": [key]}
@@ -98,22 +98,24 @@ def _allocate_cache(s: Scenario) -> Call:
 
 @recipe("CacheManager.deallocate_cache")
 def _deallocate_cache(s: Scenario) -> Call:
-    engine = s.shared_engine()
-    return Call(engine.cache_manager, "deallocate_cache", {"cache": s.allocate(engine, SMALL).raw})
+    engine = s.engines.shared()
+    return Call(
+        engine.cache_manager, "deallocate_cache", {"cache": s.caches.allocate(engine, SMALL).raw}
+    )
 
 
 @recipe("CacheManager.remove_cache_key")
 def _remove_cache_key(s: Scenario) -> Call:
-    engine = s.shared_engine()
+    engine = s.engines.shared()
     key = s.key(engine.cluster_id, next(_req_ids))
-    s.allocate(engine, SMALL, [key])
+    s.caches.allocate(engine, SMALL, [key])
     return Call(engine.cache_manager, "remove_cache_key", {"cache_key": key})
 
 
 @recipe("CacheManager.copy_cache")
 def _copy_cache(s: Scenario) -> Call:
-    engine = s.shared_engine()
-    dst, src = s.allocate(engine, SMALL), s.allocate(engine, SMALL)
+    engine = s.engines.shared()
+    dst, src = s.caches.allocate(engine, SMALL), s.caches.allocate(engine, SMALL)
     args = {
         "dst": dst.raw,
         "src": src.raw,
@@ -128,7 +130,7 @@ def _copy_cache(s: Scenario) -> Call:
 
 @recipe("CacheManager.allocate_blocks_cache")
 def _allocate_blocks_cache(s: Scenario) -> Call:
-    engine = s.shared_engine()
+    engine = s.engines.shared()
     key = s.new("BlocksCacheKey", engine.cluster_id, next(_req_ids))
     return Call(
         engine.cache_manager,
@@ -139,18 +141,18 @@ def _allocate_blocks_cache(s: Scenario) -> Call:
 
 @recipe("CacheManager.deallocate_blocks_cache")
 def _deallocate_blocks_cache(s: Scenario) -> Call:
-    engine = s.shared_engine()
+    engine = s.engines.shared()
     return Call(
         engine.cache_manager,
         "deallocate_blocks_cache",
-        {"cache": s.allocate_blocks(engine, BLOCKS).raw},
+        {"cache": s.caches.allocate_blocks(engine, BLOCKS).raw},
     )
 
 
 @recipe("CacheManager.copy_blocks")
 def _copy_blocks(s: Scenario) -> Call:
-    engine = s.shared_engine()
-    cache = s.allocate_blocks(engine, BLOCKS)
+    engine = s.engines.shared()
+    cache = s.caches.allocate_blocks(engine, BLOCKS)
     return Call(
         engine.cache_manager, "copy_blocks", {"cache": cache.raw, "copy_block_info": {0: [1, 2]}}
     )
@@ -158,9 +160,9 @@ def _copy_blocks(s: Scenario) -> Call:
 
 @recipe("CacheManager.swap_blocks")
 def _swap_blocks(s: Scenario) -> Call:
-    engine = s.shared_engine()
-    device = s.allocate_blocks(engine, BLOCKS)
-    host = s.cpu_cache(BLOCKS)
+    engine = s.engines.shared()
+    device = s.caches.allocate_blocks(engine, BLOCKS)
+    host = s.caches.cpu_cache(BLOCKS)
     args = {"src_cache": host.raw, "dst_cache": device.raw, "src_to_dst": {0: 1, 2: 3}}
     return Call(engine.cache_manager, "swap_blocks", args)
 

@@ -28,7 +28,7 @@ def allocate_or_refused(
     exceptions = [*clause.params["exceptions"], *also]
     try:
         return s.t.call(cache_manager, method, *args)
-    except s.exception_types(exceptions):
+    except s.checker.exception_types(exceptions):
         return None
     except Exception as exc:
         raise ConformanceFailure(
@@ -47,4 +47,6 @@ def expect_refused(
     """allocate_cache(*args) must be refused: a cache that fits fails the running clause."""
     cache = allocate_or_refused(s, cache_manager, "allocate_cache", *args, also=also)
     if cache is not None:
-        s.fail(call=call, expected="it is refused: the pool cannot hold it", observed="it fit")
+        s.checker.fail(
+            call=call, expected="it is refused: the pool cannot hold it", observed="it fit"
+        )

@@ -95,15 +95,15 @@ def test_a_peer_mode_replay_snippet_runs_on_its_own() -> None:
         peer_mode="process",
     )
     with Scenario(context) as s:
-        prompt = s.engine()
-        decoder = s.decoder_linked_to(prompt)
+        prompt = s.engines.start()
+        decoder = s.engines.decoder_linked_to(prompt)
         assert decoder.peer is not None
         layout = s.layout(1, (1, 16))
         key = s.key(prompt.cluster_id, 9)
-        s.fill(s.allocate(prompt, layout, [key]), 4)
-        target = s.allocate(decoder, layout)
-        s.expect_ok(decoder.cache_manager, "pull_cache", key, target.raw, 0)
-        assert s.read(target)[0] == replay.pattern(4 * 1009, 16)
+        s.caches.fill(s.caches.allocate(prompt, layout, [key]), 4)
+        target = s.caches.allocate(decoder, layout)
+        s.checker.expect_ok(decoder.cache_manager, "pull_cache", key, target.raw, 0)
+        assert s.caches.read(target)[0] == replay.pattern(4 * 1009, 16)
         s.t.add(
             f"assert peer.read({s.t.render(target.raw)}, 0, 0, 16) == replay.pattern(4 * 1009, 16)"
         )

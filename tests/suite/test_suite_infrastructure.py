@@ -114,11 +114,11 @@ def test_a_replay_snippet_runs_on_its_own(
 ) -> None:
     """The transcript of a scenario is a program that reproduces it against the target."""
     with Scenario(context) as scenario:
-        engine = scenario.engine()
-        cache = scenario.allocate(
+        engine = scenario.engines.start()
+        cache = scenario.caches.allocate(
             engine, scenario.layout(1, (2, 8)), [scenario.key(engine.cluster_id, 5)]
         )
-        scenario.fill(cache, 3)
+        scenario.caches.fill(cache, 3)
         scenario.t.add(
             f"assert adapter.read({scenario.t.render(cache.raw)}, 0, 0, 16) == replay.pattern(3 * 1009, 16)"
         )

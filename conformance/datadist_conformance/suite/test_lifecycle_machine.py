@@ -81,8 +81,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.s = Scenario(ctx, recorder=recorder)
         self.spec = ctx.spec
         self.can_pull = ctx.target.has("peer") and ctx.target.has("bytes")
-        self.prompt = self.s.engine(device_pool=PoolSpec(PAGES << PAGE_SHIFT, PAGE_SHIFT))
-        self.decoder = self.s.decoder_linked_to(self.prompt) if self.can_pull else None
+        self.prompt = self.s.engines.start(device_pool=PoolSpec(PAGES << PAGE_SHIFT, PAGE_SHIFT))
+        self.decoder = self.s.engines.decoder_linked_to(self.prompt) if self.can_pull else None
         self.caches: list[ModelCache] = []
         self.blocks: list[ModelCache] = []  #: blocks caches: only the cache_id reference
         #: released keys -> the clause that says they can no longer be pulled
@@ -111,10 +111,12 @@ class LifecycleMachine(RuleBasedStateMachine):
             self._allocate("allocate_cache", self.s.desc(layout))
         for entry in fillers:
             self._clause("allocate_cache.refs.id_released_by_deallocate")
-            self.s.expect_ok(self.prompt.cache_manager, "deallocate_cache", entry.cache.raw)
+            self.s.checker.expect_ok(self.prompt.cache_manager, "deallocate_cache", entry.cache.raw)
             entry.id_reference = False
         self._clause("deallocate_cache.absent_noop")
-        self.s.expect_ok(self.prompt.cache_manager, "deallocate_cache", fillers[0].cache.raw)
+        self.s.checker.expect_ok(
+            self.prompt.cache_manager, "deallocate_cache", fillers[0].cache.raw
+        )
         if self.can_pull:
             self._pull_after_release()
 
@@ -124,33 +126,38 @@ class LifecycleMachine(RuleBasedStateMachine):
         layout = Layout(1, (1, 64), 1)
         req_id = next(self.req_ids)
         raw = self._allocate("allocate_cache", self.s.desc(layout), [self._key(req_id)])
-        entry = ModelCache(Cache(raw, layout), self.s.fill(Cache(raw, layout), next(self.seed)))
+        entry = ModelCache(
+            Cache(raw, layout), self.s.caches.fill(Cache(raw, layout), next(self.seed))
+        )
         entry.keys[req_id] = 0
         self.caches.append(entry)
-        self.s.expect_ok(self.prompt.cache_manager, "deallocate_cache", raw)
+        self.s.checker.expect_ok(self.prompt.cache_manager, "deallocate_cache", raw)
         entry.id_reference = False
         self._clause("deallocate_cache.deferred_until_keys_released")
         assert self.decoder is not None
         target = Cache(
-            self.s.setup(self.decoder.cache_manager, "allocate_cache", self.s.desc(layout)), layout
+            self.s.checker.setup(self.decoder.cache_manager, "allocate_cache", self.s.desc(layout)),
+            layout,
         )
-        self.s.expect_ok(self.decoder.cache_manager, "pull_cache", self._key(req_id), target.raw, 0)
-        self.s.check(
-            self.s.read(target)[0] == bytes(entry.model[0]),
+        self.s.checker.expect_ok(
+            self.decoder.cache_manager, "pull_cache", self._key(req_id), target.raw, 0
+        )
+        self.s.checker.check(
+            self.s.caches.read(target)[0] == bytes(entry.model[0]),
             call="pull_cache(the key of a cache released by id)",
             expected="its bytes: the key still holds the cache",
             observed="other bytes",
         )
         del entry.keys[req_id]
         self.dead_keys[req_id] = "allocate_cache.refs.key_released_by_pull"
-        self.s.setup(self.decoder.cache_manager, "deallocate_cache", target.raw)
+        self.s.checker.setup(self.decoder.cache_manager, "deallocate_cache", target.raw)
 
     def _clause(self, clause_id: str) -> list[str]:
         """Check ``clause_id`` from now on (counted as exercised for the run's results);
         returns the exceptions it accepts, if it names any."""
-        self.s.clause = self.spec.clause(clause_id)
+        self.s.checker.clause = self.spec.clause(clause_id)
         self.recorder.exercise(clause_id)
-        return list(self.s.clause.params.get("exceptions", ()))
+        return list(self.s.checker.clause.params.get("exceptions", ()))
 
     def _pages_in_use(self) -> int:
         return sum(1 for c in self.caches + self.blocks if c.alive)
@@ -160,10 +167,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         half-empty one; in between the document allows either (fragmentation, overhead)."""
         if self._pages_in_use() + 1 > PAGES:
             exceptions = self._clause("allocate_cache.pool.capacity")
-            self.s.expect_raises(exceptions, self.prompt.cache_manager, method, *args)
+            self.s.checker.expect_raises(exceptions, self.prompt.cache_manager, method, *args)
             return None
         if self._pages_in_use() + 1 <= PAGES // 2:
-            return self.s.expect_ok(self.prompt.cache_manager, method, *args)
+            return self.s.checker.expect_ok(self.prompt.cache_manager, method, *args)
         return allocate_or_refused(self.s, self.prompt.cache_manager, method, *args)
 
     def _key(self, req_id: int) -> Any:
@@ -181,7 +188,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if raw is None:
             return
         cache = Cache(raw, layout)
-        model = self.s.fill(cache, next(self.seed)) if self.can_pull else []
+        model = self.s.caches.fill(cache, next(self.seed)) if self.can_pull else []
         self.caches.append(
             ModelCache(cache, model, keys=dict(zip(req_ids, range(keys), strict=True)))
         )
@@ -203,7 +210,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             st.sampled_from([c for c in self.blocks if c.id_reference]), label="blocks cache"
         )
         self._clause("allocate_blocks_cache.released_by_deallocate_blocks_cache")
-        self.s.expect_ok(self.prompt.cache_manager, "deallocate_blocks_cache", entry.cache.raw)
+        self.s.checker.expect_ok(
+            self.prompt.cache_manager, "deallocate_blocks_cache", entry.cache.raw
+        )
         entry.id_reference = False
 
     @precondition(lambda self: any(not c.id_reference for c in self.blocks))
@@ -214,7 +223,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             label="released blocks cache",
         )
         self._clause("deallocate_blocks_cache.absent_noop")
-        self.s.expect_ok(self.prompt.cache_manager, "deallocate_blocks_cache", entry.cache.raw)
+        self.s.checker.expect_ok(
+            self.prompt.cache_manager, "deallocate_blocks_cache", entry.cache.raw
+        )
 
     @precondition(lambda self: any(c.id_reference for c in self.caches))
     @rule(data=st.data())
@@ -223,7 +234,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             st.sampled_from([c for c in self.caches if c.id_reference]), label="cache"
         )
         self._clause("allocate_cache.refs.id_released_by_deallocate")
-        self.s.expect_ok(self.prompt.cache_manager, "deallocate_cache", entry.cache.raw)
+        self.s.checker.expect_ok(self.prompt.cache_manager, "deallocate_cache", entry.cache.raw)
         entry.id_reference = False
 
     @precondition(lambda self: any(not c.id_reference for c in self.caches))
@@ -233,7 +244,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             st.sampled_from([c for c in self.caches if not c.id_reference]), label="released cache"
         )
         self._clause("deallocate_cache.absent_noop")
-        self.s.expect_ok(self.prompt.cache_manager, "deallocate_cache", entry.cache.raw)
+        self.s.checker.expect_ok(self.prompt.cache_manager, "deallocate_cache", entry.cache.raw)
 
     @precondition(lambda self: any(c.keys for c in self.caches))
     @rule(data=st.data())
@@ -241,7 +252,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         entry = data.draw(st.sampled_from([c for c in self.caches if c.keys]), label="cache")
         req_id = data.draw(st.sampled_from(sorted(entry.keys)), label="req_id")
         self._clause("allocate_cache.refs.key_released_by_remove")
-        self.s.expect_ok(self.prompt.cache_manager, "remove_cache_key", self._key(req_id))
+        self.s.checker.expect_ok(self.prompt.cache_manager, "remove_cache_key", self._key(req_id))
         del entry.keys[req_id]
         self.dead_keys[req_id] = "remove_cache_key.not_pullable_after"
 
@@ -250,7 +261,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def remove_dead_key(self, data: st.DataObject) -> None:
         req_id = data.draw(st.sampled_from(sorted(self.dead_keys)), label="dead req_id")
         self._clause("remove_cache_key.absent_noop")
-        self.s.expect_ok(self.prompt.cache_manager, "remove_cache_key", self._key(req_id))
+        self.s.checker.expect_ok(self.prompt.cache_manager, "remove_cache_key", self._key(req_id))
 
     @precondition(lambda self: self.can_pull and any(c.keys for c in self.caches))
     @rule(data=st.data())
@@ -266,18 +277,20 @@ class LifecycleMachine(RuleBasedStateMachine):
         )
         assert self.decoder is not None
         target = Cache(
-            self.s.setup(
+            self.s.checker.setup(
                 self.decoder.cache_manager,
                 "allocate_cache",
                 self.s.desc(Layout(1, (1, layout.shape[1]), 1)),
             ),
             Layout(1, (1, layout.shape[1]), 1),
         )
-        self.s.expect_ok(self.decoder.cache_manager, "pull_cache", self._key(req_id), target.raw, 0)
+        self.s.checker.expect_ok(
+            self.decoder.cache_manager, "pull_cache", self._key(req_id), target.raw, 0
+        )
         span = layout.slice_bytes
         want = bytes(entry.model[0][index * span : (index + 1) * span])
-        got = self.s.read(target)[0]
-        self.s.check(
+        got = self.s.caches.read(target)[0]
+        self.s.checker.check(
             got == want,
             call="pull_cache(live key)",
             expected=f"batch index {index}'s bytes",
@@ -286,7 +299,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         # The key is now dead; pull_dead_key checks (and counts) key_released_by_pull.
         del entry.keys[req_id]
         self.dead_keys[req_id] = "allocate_cache.refs.key_released_by_pull"
-        self.s.setup(self.decoder.cache_manager, "deallocate_cache", target.raw)
+        self.s.checker.setup(self.decoder.cache_manager, "deallocate_cache", target.raw)
 
     @precondition(lambda self: self.can_pull and bool(self.dead_keys))
     @rule(data=st.data())
@@ -294,13 +307,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         req_id = data.draw(st.sampled_from(sorted(self.dead_keys)), label="dead req_id")
         exceptions = self._clause(self.dead_keys[req_id])
         assert self.decoder is not None
-        target = self.s.setup(
+        target = self.s.checker.setup(
             self.decoder.cache_manager, "allocate_cache", self.s.desc(Layout(1, (1, 1), 1))
         )
-        self.s.expect_raises(
+        self.s.checker.expect_raises(
             exceptions, self.decoder.cache_manager, "pull_cache", self._key(req_id), target, 0
         )
-        self.s.setup(self.decoder.cache_manager, "deallocate_cache", target)
+        self.s.checker.setup(self.decoder.cache_manager, "deallocate_cache", target)
 
     @precondition(lambda self: any(c.keys for c in self.caches))
     @rule(data=st.data())
@@ -308,7 +321,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         entry = data.draw(st.sampled_from([c for c in self.caches if c.keys]), label="cache")
         req_id = data.draw(st.sampled_from(sorted(entry.keys)), label="bound req_id")
         exceptions = self._clause("allocate_cache.raises.key_already_bound")
-        self.s.expect_raises(
+        self.s.checker.expect_raises(
             exceptions,
             self.prompt.cache_manager,
             "allocate_cache",

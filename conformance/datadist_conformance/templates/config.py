@@ -44,14 +44,14 @@ def _rejects(s: Scenario, clause: Clause, values: list[Any]) -> None:
     at_init = clause.params.get("at_init")
     for value in values:
         if at_init is None:
-            s.expect_set_raises(exceptions, _config(s), option, value)
+            s.checker.expect_set_raises(exceptions, _config(s), option, value)
             continue
         config = _config(s)
         if not _accepted_at_assignment(s, exceptions, config, option, value):
             continue
         s.t.comment("accepted at assignment: LLMDataDist.init must reject it")
-        datadist, options = s.unstarted_engine(config)
-        s.expect_raises(list(at_init), datadist, "init", options)
+        datadist, options = s.engines.unstarted(config)
+        s.checker.expect_raises(list(at_init), datadist, "init", options)
 
 
 def _accepted_at_assignment(
@@ -61,10 +61,10 @@ def _accepted_at_assignment(
     call = f"{s.t.render(config)}.{option} = {s.t.render(value)}"
     try:
         s.t.set(config, option, value)
-    except s.exception_types(exceptions):
+    except s.checker.exception_types(exceptions):
         return False
     except Exception as exc:
-        s.fail(
+        s.checker.fail(
             call=call,
             expected=f"accepted, or rejected with {' or '.join(exceptions)}",
             observed=f"raised {describe(exc)}",
@@ -75,7 +75,7 @@ def _accepted_at_assignment(
 def _accepts(s: Scenario, clause: Clause, values: list[Any]) -> None:
     option = _option(s, clause)
     for value in values:
-        s.expect_set(_config(s), option, value)
+        s.checker.expect_set(_config(s), option, value)
 
 
 @template("config_requires_string", family="config")
@@ -184,8 +184,8 @@ def config_size_cap(s: Scenario, clause: Clause, data: Any) -> None:
 
 def _engine_with_pool(s: Scenario, placement: str, pool: PoolSpec) -> Any:
     if placement == "DEVICE":
-        return s.engine(device_pool=pool)
-    return s.engine(device_pool=None, host_pool=pool)
+        return s.engines.start(device_pool=pool)
+    return s.engines.start(device_pool=None, host_pool=pool)
 
 
 def _count_fitting(s: Scenario, engine: Any, placement: str, size: int, most: int) -> list[Cache]:
@@ -224,13 +224,13 @@ def page_alignment(s: Scenario, clause: Clause, data: Any) -> None:
     s.t.comment(f"memory_size {pool.memory_size}: {whole_pages} pages of {page}; caches of {size}")
     caches = _count_fitting(s, engine, placement, size, most)
     call = f"allocate_cache(CacheDesc of {size} bytes) until it fails"
-    s.check(
+    s.checker.check(
         len(caches) >= fewest,
         call=call,
         expected=f"at least {fewest} fit: each takes {needs} pages of {whole_pages}",
         observed=f"{len(caches)} fit",
     )
-    s.check(
+    s.checker.check(
         len(caches) <= most,
         call=call,
         expected=f"at most {most} fit: each takes {needs} whole pages and none reaches past memory_size",
@@ -238,7 +238,7 @@ def page_alignment(s: Scenario, clause: Clause, data: Any) -> None:
     )
     addresses = [int(c.raw.tensor_addrs[0]) for c in caches]
     misaligned = [(a, b) for a, b in combinations(addresses, 2) if (a - b) % page]
-    s.check(
+    s.checker.check(
         not misaligned,
         call="Cache.tensor_addrs of caches from one pool",
         expected=f"addresses a multiple of page_size = {page} apart",

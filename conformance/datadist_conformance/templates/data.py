@@ -18,12 +18,12 @@ from . import template
 
 
 def _compare(s: Scenario, cache: Cache, model: list[bytearray], call: str) -> None:
-    actual = s.read(cache)
+    actual = s.caches.read(cache)
     for tensor, (got, want) in enumerate(zip(actual, model, strict=True)):
         if got != bytes(want):
             first = next(i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b)
             last = max(i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b)
-            s.fail(
+            s.checker.fail(
                 call=call,
                 expected=f"tensor {tensor} equals the model (source bytes where the call names them, old bytes elsewhere)",
                 observed=f"tensor {tensor} differs in bytes [{first}, {last}] of {len(want)}",
@@ -62,10 +62,13 @@ def _copy_cache(
         )
     elif focus == "size":
         size = data.draw(boundary_first([-1, total, 1], st.integers(1, total)), label="size")
-    engine = s.shared_engine()
-    dst, src = s.allocate(engine, layout, dtype=dtype), s.allocate(engine, layout, dtype=dtype)
-    model = s.fill(dst, data.draw(seeds(), label="dst seed"))
-    source = s.fill(src, data.draw(seeds(), label="src seed"))
+    engine = s.engines.shared()
+    dst, src = (
+        s.caches.allocate(engine, layout, dtype=dtype),
+        s.caches.allocate(engine, layout, dtype=dtype),
+    )
+    model = s.caches.fill(dst, data.draw(seeds(), label="dst seed"))
+    source = s.caches.fill(src, data.draw(seeds(), label="src seed"))
     count = span - offset if size == -1 else size
     for tensor in range(layout.num_tensors):
         at_dst, at_src = dst_index * span + offset, src_index * span + offset
@@ -75,7 +78,7 @@ def _copy_cache(
     else:
         args = (dst_index, src_index, offset, size)
     kwargs = {"req_id": data.draw(st.integers(0, 2**63), label="req_id")} if req_id else {}
-    s.expect_ok(engine.cache_manager, "copy_cache", dst.raw, src.raw, *args, **kwargs)
+    s.checker.expect_ok(engine.cache_manager, "copy_cache", dst.raw, src.raw, *args, **kwargs)
     _compare(s, dst, model, f"copy_cache(dst, src, {', '.join(map(str, args))})")
     _compare(s, src, source, "copy_cache (the source must not change)")
 
@@ -86,9 +89,9 @@ def _copy_blocks(s: Scenario, data: Any) -> None:
         label="layout",
     )
     mapping = data.draw(block_copy_maps(num_blocks=layout.batch), label="copy_block_info")
-    engine = s.shared_engine()
-    cache = s.allocate_blocks(engine, layout, dtype=dtype)
-    model = s.fill(cache, data.draw(seeds(), label="seed"))
+    engine = s.engines.shared()
+    cache = s.caches.allocate_blocks(engine, layout, dtype=dtype)
+    model = s.caches.fill(cache, data.draw(seeds(), label="seed"))
     span = layout.slice_bytes
     for tensor in model:
         for source, destinations in mapping.items():
@@ -96,7 +99,7 @@ def _copy_blocks(s: Scenario, data: Any) -> None:
                 tensor[destination * span : (destination + 1) * span] = tensor[
                     source * span : (source + 1) * span
                 ]
-    s.expect_ok(engine.cache_manager, "copy_blocks", cache.raw, mapping)
+    s.checker.expect_ok(engine.cache_manager, "copy_blocks", cache.raw, mapping)
     _compare(s, cache, model, f"copy_blocks(cache, {mapping})")
 
 
@@ -108,11 +111,11 @@ def _swap(s: Scenario, data: Any, direction: str) -> None:
     # Maps of up to 20 pairs cross any internal batching (4 workers, a 4-block ring, 8, 16).
     host_blocks = data.draw(boundary_first([17, 1], st.integers(1, 20)), label="host blocks")
     host_layout = Layout(layout.num_tensors, (host_blocks, *layout.shape[1:]), layout.itemsize)
-    engine = s.shared_engine()
-    device = s.allocate_blocks(engine, layout, dtype=dtype)
-    host = s.cpu_cache(host_layout, dtype=dtype)
-    device_model = s.fill(device, data.draw(seeds(), label="device seed"))
-    host_model = s.fill(host, data.draw(seeds(), label="host seed"))
+    engine = s.engines.shared()
+    device = s.caches.allocate_blocks(engine, layout, dtype=dtype)
+    host = s.caches.cpu_cache(host_layout, dtype=dtype)
+    device_model = s.caches.fill(device, data.draw(seeds(), label="device seed"))
+    host_model = s.caches.fill(host, data.draw(seeds(), label="host seed"))
     if direction == "swap_in":
         src, dst, src_model, dst_model = host, device, host_model, device_model
     else:
@@ -127,7 +130,7 @@ def _swap(s: Scenario, data: Any, direction: str) -> None:
             dst_model[tensor][destination * span : (destination + 1) * span] = src_model[tensor][
                 source * span : (source + 1) * span
             ]
-    s.expect_ok(engine.cache_manager, "swap_blocks", src.raw, dst.raw, mapping)
+    s.checker.expect_ok(engine.cache_manager, "swap_blocks", src.raw, dst.raw, mapping)
     _compare(s, dst, dst_model, f"swap_blocks({direction}, {mapping})")
     _compare(s, src, src_model, f"swap_blocks({direction}) (the source must not change)")
 

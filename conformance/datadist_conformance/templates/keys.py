@@ -42,17 +42,17 @@ def _check_plan(
         ),
         label="cache_keys",
     )
-    prompt = s.engine()
+    prompt = s.engines.start()
     keys = realize(s, plan, prompt.cluster_id)
     s.t.comment(plan.describe())
-    cache = s.allocate(prompt, layout, keys.keys, dtype=dtype, checked=True)
+    cache = s.caches.allocate(prompt, layout, keys.keys, dtype=dtype, checked=True)
     if not (s.ctx.target.has("peer") and s.ctx.target.has("bytes")):
         expect_keys_bound(
             s, prompt, list(keys.fresh.values()), f"allocate_cache({plan.describe()})"
         )
         return
-    decoder = s.decoder_linked_to(prompt)
-    model = s.fill(cache, data.draw(seeds(), label="seed"))
+    decoder = s.engines.decoder_linked_to(prompt)
+    model = s.caches.fill(cache, data.draw(seeds(), label="seed"))
     for number, index in plan.bindings().items():
         pulled = pull_into_second_batch(s, decoder, keys.fresh[number], layout, dtype)
         expect_slice(s, pulled, model, layout, index, f"key k{number} of {plan.describe()}")

@@ -41,7 +41,7 @@ def _fits(s: Scenario, engine: Engine, allocate: str = "allocate_cache") -> bool
     release = (
         "deallocate_blocks_cache" if allocate == "allocate_blocks_cache" else "deallocate_cache"
     )
-    s.setup(engine.cache_manager, release, cache)
+    s.checker.setup(engine.cache_manager, release, cache)
     return True
 
 
@@ -56,13 +56,13 @@ def _require_capacity(s: Scenario, engine: Engine, allocate: str = "allocate_cac
 def _big_keyed_cache(s: Scenario, engine: Engine) -> tuple[Cache, Any]:
     """A three-page cache with one key on a tight-pool engine, once the pool is known to refuse a second."""
     key = s.key(engine.cluster_id, next(_req_ids))
-    cache = s.allocate(engine, BIG, [key])
+    cache = s.caches.allocate(engine, BIG, [key])
     _require_capacity(s, engine)
     return cache, key
 
 
 def _expect_released(s: Scenario, engine: Engine, after: str) -> None:
-    s.check(
+    s.checker.check(
         _fits(s, engine),
         call="allocate_cache(three-page CacheDesc)",
         expected=f"fits: the first cache's memory returned to the pool after {after}",
@@ -71,7 +71,7 @@ def _expect_released(s: Scenario, engine: Engine, after: str) -> None:
 
 
 def _expect_held(s: Scenario, engine: Engine, after: str) -> None:
-    s.check(
+    s.checker.check(
         not _fits(s, engine),
         call="allocate_cache(three-page CacheDesc)",
         expected=f"does not fit: the cache is still referenced after {after}",
@@ -93,13 +93,13 @@ def pull_into_second_batch(
     """
     slice_layout = _slice_layout(layout)
     two = Layout(layout.num_tensors, (2, *layout.shape[1:]), layout.itemsize)
-    target = s.allocate(decoder, two, dtype=dtype)
-    before = s.fill(target, 99)
-    s.expect_ok(decoder.cache_manager, "pull_cache", key, target.raw, 1)
-    after = s.read(target)
+    target = s.caches.allocate(decoder, two, dtype=dtype)
+    before = s.caches.fill(target, 99)
+    s.checker.expect_ok(decoder.cache_manager, "pull_cache", key, target.raw, 1)
+    after = s.caches.read(target)
     span = slice_layout.tensor_bytes
     touched = [t for t in range(two.num_tensors) if after[t][:span] != bytes(before[t][:span])]
-    s.check(
+    s.checker.check(
         not touched,
         call="pull_cache(key, two-batch cache, batch_index=1)",
         expected="batch index 0 of the destination unchanged",
@@ -114,7 +114,7 @@ def expect_slice(
     size = layout.slice_bytes
     expected = [bytes(tensor[index * size : (index + 1) * size]) for tensor in model]
     wrong = [t for t, (got, want) in enumerate(zip(pulled, expected, strict=True)) if got != want]
-    s.check(
+    s.checker.check(
         not wrong,
         call=f"pull_cache({what})",
         expected=f"the bytes of batch index {index} in every tensor",
@@ -143,11 +143,11 @@ def deferred_release(s: Scenario, clause: Clause, data: Any) -> None:
     """
     can_pull = s.ctx.target.has("peer") and s.ctx.target.has("bytes")
     count = data.draw(st.integers(1, 3), label="keys")
-    engine = s.engine(device_pool=TIGHT_POOL)
-    decoder = s.decoder_linked_to(engine) if can_pull else None
+    engine = s.engines.start(device_pool=TIGHT_POOL)
+    decoder = s.engines.decoder_linked_to(engine) if can_pull else None
     keys = [s.key(engine.cluster_id, next(_req_ids)) for _ in range(count)]
-    cache = s.allocate(engine, SPREAD, keys)
-    model = s.fill(cache, 5) if can_pull else []
+    cache = s.caches.allocate(engine, SPREAD, keys)
+    model = s.caches.fill(cache, 5) if can_pull else []
     _require_capacity(s, engine)
     releases = [("deallocate_cache", 0)] + [
         (
@@ -162,9 +162,9 @@ def deferred_release(s: Scenario, clause: Clause, data: Any) -> None:
     done: list[str] = []
     for step, (how, index) in enumerate(order):
         if how == "deallocate_cache":
-            s.setup(engine.cache_manager, how, cache.raw)
+            s.checker.setup(engine.cache_manager, how, cache.raw)
         elif how == "remove_cache_key":
-            s.setup(engine.cache_manager, how, keys[index])
+            s.checker.setup(engine.cache_manager, how, keys[index])
         else:
             assert decoder is not None
             pulled = pull_into_second_batch(s, decoder, keys[index], SPREAD, "DT_UINT8")
@@ -180,23 +180,23 @@ def deferred_release(s: Scenario, clause: Clause, data: Any) -> None:
 def releases_reference(s: Scenario, clause: Clause, data: Any) -> None:
     via = clause.params["via"]
     other = "remove_cache_key" if via == "deallocate_cache" else "deallocate_cache"
-    engine = s.engine(device_pool=TIGHT_POOL)
+    engine = s.engines.start(device_pool=TIGHT_POOL)
     cache, key = _big_keyed_cache(s, engine)
     release = {"deallocate_cache": cache.raw, "remove_cache_key": key}
-    s.setup(engine.cache_manager, other, release[other])
-    s.expect_ok(engine.cache_manager, via, release[via])
+    s.checker.setup(engine.cache_manager, other, release[other])
+    s.checker.expect_ok(engine.cache_manager, via, release[via])
     _expect_released(s, engine, f"{other}, then {via}")
 
 
 @template("deferred_release_keeps_data", family="lifecycle", uses_hypothesis=True)
 def deferred_release_keeps_data(s: Scenario, clause: Clause, data: Any) -> None:
     layout, dtype = data.draw(layouts(itemsize_of=s.ctx.itemsize, max_batch=3), label="layout")
-    prompt = s.engine()
-    decoder = s.decoder_linked_to(prompt)
+    prompt = s.engines.start()
+    decoder = s.engines.decoder_linked_to(prompt)
     keys = [s.key(prompt.cluster_id, next(_req_ids)) for _ in range(layout.batch)]
-    cache = s.allocate(prompt, layout, keys, dtype=dtype)
-    model = s.fill(cache, data.draw(seeds(), label="seed"))
-    s.expect_ok(prompt.cache_manager, "deallocate_cache", cache.raw)
+    cache = s.caches.allocate(prompt, layout, keys, dtype=dtype)
+    model = s.caches.fill(cache, data.draw(seeds(), label="seed"))
+    s.checker.expect_ok(prompt.cache_manager, "deallocate_cache", cache.raw)
     order = data.draw(st.permutations(range(layout.batch)), label="pull order")
     for index in order:
         pulled = pull_into_second_batch(s, decoder, keys[index], layout, dtype)
@@ -204,23 +204,23 @@ def deferred_release_keeps_data(s: Scenario, clause: Clause, data: Any) -> None:
             s, pulled, model, layout, index, f"key of batch index {index}, after deallocate_cache"
         )
     # And the memory comes back once the last key is pulled.
-    tight = s.engine(device_pool=TIGHT_POOL)
-    tight_decoder = s.decoder_linked_to(tight)
+    tight = s.engines.start(device_pool=TIGHT_POOL)
+    tight_decoder = s.engines.decoder_linked_to(tight)
     big, key = _big_keyed_cache(s, tight)
-    s.setup(tight.cache_manager, "deallocate_cache", big.raw)
+    s.checker.setup(tight.cache_manager, "deallocate_cache", big.raw)
     pull_into_second_batch(s, tight_decoder, key, BIG, "DT_UINT8")
     _expect_released(s, tight, "deallocate_cache and a pull of its only key")
 
 
 @template("key_released_by_transfer", family="lifecycle")
 def key_released_by_transfer(s: Scenario, clause: Clause, data: Any) -> None:
-    prompt = s.engine(device_pool=TIGHT_POOL)
-    decoder = s.decoder_linked_to(prompt)
+    prompt = s.engines.start(device_pool=TIGHT_POOL)
+    decoder = s.engines.decoder_linked_to(prompt)
     cache, key = _big_keyed_cache(s, prompt)
-    s.setup(prompt.cache_manager, "deallocate_cache", cache.raw)
+    s.checker.setup(prompt.cache_manager, "deallocate_cache", cache.raw)
     s.t.comment("a pull that is rejected (batch_index past the destination) releases nothing")
-    two = s.allocate(decoder, Layout(1, (2, 3 * PAGE), 1))
-    s.expect_raises(
+    two = s.caches.allocate(decoder, Layout(1, (2, 3 * PAGE), 1))
+    s.checker.expect_raises(
         ["TypeError", "ValueError", "LLMException"],
         decoder.cache_manager,
         "pull_cache",
@@ -231,23 +231,23 @@ def key_released_by_transfer(s: Scenario, clause: Clause, data: Any) -> None:
     _expect_held(s, prompt, "deallocate_cache and a rejected pull_cache of the key")
     pull_into_second_batch(s, decoder, key, BIG, "DT_UINT8")
     _expect_released(s, prompt, "deallocate_cache and a successful pull_cache of the key")
-    target = s.allocate(decoder, BIG)
+    target = s.caches.allocate(decoder, BIG)
     s.t.comment("a second pull of the released key")
-    s.expect_raises(
+    s.checker.expect_raises(
         list(clause.params["exceptions"]), decoder.cache_manager, "pull_cache", key, target.raw, 0
     )
 
 
 @template("not_pullable_after_remove", family="lifecycle")
 def not_pullable_after_remove(s: Scenario, clause: Clause, data: Any) -> None:
-    prompt = s.engine()
-    decoder = s.decoder_linked_to(prompt)
+    prompt = s.engines.start()
+    decoder = s.engines.decoder_linked_to(prompt)
     layout = Layout(1, (2, 64), 1)
     keys = [s.key(prompt.cluster_id, next(_req_ids)) for _ in range(2)]
-    s.allocate(prompt, layout, keys)
-    s.setup(prompt.cache_manager, "remove_cache_key", keys[0])
-    target = s.allocate(decoder, _slice_layout(layout))
-    s.expect_raises(
+    s.caches.allocate(prompt, layout, keys)
+    s.checker.setup(prompt.cache_manager, "remove_cache_key", keys[0])
+    target = s.caches.allocate(decoder, _slice_layout(layout))
+    s.checker.expect_raises(
         list(clause.params["exceptions"]),
         decoder.cache_manager,
         "pull_cache",
@@ -260,11 +260,11 @@ def not_pullable_after_remove(s: Scenario, clause: Clause, data: Any) -> None:
 @template("releases_memory", family="lifecycle")
 def releases_memory(s: Scenario, clause: Clause, data: Any) -> None:
     allocate, release = clause.params["allocate"], clause.params["release"]
-    engine = s.engine(device_pool=TIGHT_POOL)
-    cache = s.setup(engine.cache_manager, allocate, s.desc(BIG))
+    engine = s.engines.start(device_pool=TIGHT_POOL)
+    cache = s.checker.setup(engine.cache_manager, allocate, s.desc(BIG))
     _require_capacity(s, engine, allocate)
-    s.expect_ok(engine.cache_manager, release, cache)
-    s.check(
+    s.checker.expect_ok(engine.cache_manager, release, cache)
+    s.checker.check(
         _fits(s, engine, allocate),
         call=f"{allocate}(three-page CacheDesc)",
         expected=f"fits: {release} returned the first cache's memory",
@@ -275,34 +275,36 @@ def releases_memory(s: Scenario, clause: Clause, data: Any) -> None:
 @template("noop_when_absent", family="lifecycle")
 def noop_when_absent(s: Scenario, clause: Clause, data: Any) -> None:
     name = s.ctx.spec.api(clause.api_id).name
-    engine = s.shared_engine()
+    engine = s.engines.shared()
     cm = engine.cache_manager
     layout = Layout(1, (2, 16), 1)
     if name == "deallocate_cache":
         _deallocate_absent_changes_nothing(s, engine, layout)
-        cache = s.allocate(engine, layout)
-        s.setup(cm, "deallocate_cache", cache.raw)
-        result = s.expect_ok(cm, "deallocate_cache", cache.raw)
+        cache = s.caches.allocate(engine, layout)
+        s.checker.setup(cm, "deallocate_cache", cache.raw)
+        result = s.checker.expect_ok(cm, "deallocate_cache", cache.raw)
     elif name == "deallocate_blocks_cache":
-        cache = s.allocate_blocks(engine, layout)
-        s.setup(cm, "deallocate_blocks_cache", cache.raw)
-        result = s.expect_ok(cm, "deallocate_blocks_cache", cache.raw)
+        cache = s.caches.allocate_blocks(engine, layout)
+        s.checker.setup(cm, "deallocate_blocks_cache", cache.raw)
+        result = s.checker.expect_ok(cm, "deallocate_blocks_cache", cache.raw)
     elif name == "remove_cache_key":
         s.t.comment("a key that was never bound")
-        result = s.expect_ok(cm, "remove_cache_key", s.key(engine.cluster_id, next(_req_ids)))
-        s.check(
+        result = s.checker.expect_ok(
+            cm, "remove_cache_key", s.key(engine.cluster_id, next(_req_ids))
+        )
+        s.checker.check(
             result is None,
             call="remove_cache_key(unbound key)",
             expected="None",
             observed=repr(result),
         )
         key = s.key(engine.cluster_id, next(_req_ids))
-        s.allocate(engine, layout, [key])
-        s.setup(cm, "remove_cache_key", key)
-        result = s.expect_ok(cm, "remove_cache_key", key)
+        s.caches.allocate(engine, layout, [key])
+        s.checker.setup(cm, "remove_cache_key", key)
+        result = s.checker.expect_ok(cm, "remove_cache_key", key)
     else:
         raise AssertionError(f"noop_when_absent has no case for {clause.api_id}")
-    s.check(
+    s.checker.check(
         result is None, call=f"{name}(already released)", expected="None", observed=repr(result)
     )
 
@@ -315,28 +317,29 @@ def _deallocate_absent_changes_nothing(s: Scenario, engine: Engine, layout: Layo
     absent: list[tuple[str, Cache]] = []
     live: list[Cache] = []
     if not s.cross_process:
-        foreign = s.allocate(s.engine(), layout)
+        foreign = s.caches.allocate(s.engines.start(), layout)
         absent.append(("never allocated here", foreign))
         live.append(foreign)
-    s.allocate(engine, layout)
-    released = s.allocate(engine, layout)
-    s.setup(engine.cache_manager, "deallocate_cache", released.raw)
+    s.caches.allocate(engine, layout)
+    released = s.caches.allocate(engine, layout)
+    s.checker.setup(engine.cache_manager, "deallocate_cache", released.raw)
     absent.append(("already released", released))
-    live.append(s.allocate(engine, layout))  # it may sit where `released` was
+    live.append(s.caches.allocate(engine, layout))  # it may sit where `released` was
     addresses = [list(cache.raw.tensor_addrs) for cache in live]
-    models = [s.fill(cache, 40 + i) for i, cache in enumerate(live)]
+    models = [s.caches.fill(cache, 40 + i) for i, cache in enumerate(live)]
     for what, cache in absent:
         s.t.comment(f"deallocate_cache of a cache {what}")
-        result = s.expect_ok(engine.cache_manager, "deallocate_cache", cache.raw)
-        s.check(
+        result = s.checker.expect_ok(engine.cache_manager, "deallocate_cache", cache.raw)
+        s.checker.check(
             result is None,
             call=f"deallocate_cache(cache {what})",
             expected="None",
             observed=repr(result),
         )
     for cache, before, model in zip(live, addresses, models, strict=True):
-        s.check(
-            list(cache.raw.tensor_addrs) == before and s.read(cache) == [bytes(m) for m in model],
+        s.checker.check(
+            list(cache.raw.tensor_addrs) == before
+            and s.caches.read(cache) == [bytes(m) for m in model],
             call="deallocate_cache of an absent cache, then reading the live caches",
             expected="every live cache keeps its tensor_addrs and its bytes",
             observed="a live cache changed",
@@ -345,11 +348,11 @@ def _deallocate_absent_changes_nothing(s: Scenario, engine: Engine, layout: Layo
 
 @template("requires_pool", family="lifecycle")
 def requires_pool(s: Scenario, clause: Clause, data: Any) -> None:
-    engine = s.engine(device_pool=None, host_pool=None)
+    engine = s.engines.start(device_pool=None, host_pool=None)
     layout = Layout(1, (2, 16), 1)
     for placement in ("DEVICE", "HOST"):
         s.t.comment(f"no memory pool is configured; {placement} placement")
-        s.expect_raises(
+        s.checker.expect_raises(
             list(clause.params["exceptions"]),
             engine.cache_manager,
             clause.params["allocate"],
@@ -359,8 +362,8 @@ def requires_pool(s: Scenario, clause: Clause, data: Any) -> None:
 
 def _pool_engine(s: Scenario, placement: str, pool: PoolSpec) -> Engine:
     if placement == "DEVICE":
-        return s.engine(device_pool=pool)
-    return s.engine(device_pool=None, host_pool=pool)
+        return s.engines.start(device_pool=pool)
+    return s.engines.start(device_pool=None, host_pool=pool)
 
 
 def _drawn_layout(data: Any, page: int, label: str) -> Layout:
@@ -388,13 +391,13 @@ def pool_exhaustion(s: Scenario, clause: Clause, data: Any) -> None:
     for step in range(data.draw(st.integers(0, 10), label="steps before exhaustion")):
         if live and data.draw(st.booleans(), label=f"step {step}: free a cache"):
             index = data.draw(st.integers(0, len(live) - 1), label=f"step {step}: which")
-            s.setup(cm, "deallocate_cache", live.pop(index).raw)
+            s.checker.setup(cm, "deallocate_cache", live.pop(index).raw)
             continue
         layout = _drawn_layout(data, pool.page_size, f"step {step}")
         used = sum(c.layout.tensor_bytes * c.layout.num_tensors for c in live)
         desc = s.desc(layout, placement=placement)
         if layout.tensor_bytes * layout.num_tensors > pool.memory_size - used:
-            s.expect_raises(exceptions, cm, "allocate_cache", desc)
+            s.checker.expect_raises(exceptions, cm, "allocate_cache", desc)
             continue
         raw = allocate_or_refused(s, cm, "allocate_cache", desc)
         if raw is not None:  # a refusal is allowed too (fragmentation, rounding)
@@ -402,7 +405,7 @@ def pool_exhaustion(s: Scenario, clause: Clause, data: Any) -> None:
     _exhaust(s, engine, pool, placement, live, exceptions)
     order = data.draw(st.permutations(range(len(live))), label="order of the frees")
     for index in order:
-        s.setup(cm, "deallocate_cache", live[index].raw)
+        s.checker.setup(cm, "deallocate_cache", live[index].raw)
     expect_pool_whole(s, engine, pool, f"freeing every cache in the order {order}", placement)
 
 
@@ -416,7 +419,7 @@ def _exhaust(
 ) -> None:
     """Allocate one-page caches until the pool refuses one; check the refusal and the live caches."""
     page = Layout(1, (1, pool.page_size), 1)
-    models = [s.fill(c, n) for n, c in enumerate(live)]  # the kind requires bytes: "intact"
+    models = [s.caches.fill(c, n) for n, c in enumerate(live)]  # the kind requires bytes: "intact"
     failure: BaseException | None = None
     for _ in range(pool.memory_size // pool.page_size + 1):
         try:
@@ -427,23 +430,23 @@ def _exhaust(
             failure = exc
             break
         live.append(Cache(raw, page))
-    s.check(
+    s.checker.check(
         failure is not None,
         call=f"allocate_cache(one-page CacheDesc) until the {placement} pool is full",
         expected=f"an allocation fails: a pool of memory_size {pool.memory_size} is full",
         observed=f"{len(live)} live caches, more bytes than memory_size",
     )
     assert failure is not None
-    s.check(
-        isinstance(failure, s.exception_types(exceptions)),
+    s.checker.check(
+        isinstance(failure, s.checker.exception_types(exceptions)),
         call="allocate_cache on a full pool",
         expected=" or ".join(exceptions),
         observed=describe(failure),
     )
     expect_no_overlap(s, live, "Cache.tensor_addrs of the live caches")
     for number, model in enumerate(models):
-        s.check(
-            [bytes(m) for m in model] == s.read(live[number]),
+        s.checker.check(
+            [bytes(m) for m in model] == s.caches.read(live[number]),
             call="reading a live cache after the failed allocation",
             expected="its bytes are intact",
             observed=f"live cache #{number} changed",
@@ -453,7 +456,7 @@ def _exhaust(
 @template("timeout", family="lifecycle")
 def timeout(s: Scenario, clause: Clause, data: Any) -> None:
     operation = s.ctx.spec.api(clause.api_id).name
-    s.shared_engine(sync_kv_timeout=50)
+    s.engines.shared(sync_kv_timeout=50)
     call = recipe_for(clause.api_id)(s)
     with s.delayed(operation, 300):
         call.expect_raises(s, list(clause.params["exceptions"]))

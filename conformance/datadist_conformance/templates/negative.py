@@ -51,11 +51,11 @@ def raises_on_none(s: Scenario, clause: Clause, data: Any) -> None:
 
 def _unchanged(s: Scenario, cache: Cache, before: list[bytes] | list[bytearray], call: str) -> None:
     """The "nothing is written" half of bounds_checked (its kind requires ``bytes``)."""
-    after = s.read(cache)
+    after = s.caches.read(cache)
     changed = [
         t for t, (old, new) in enumerate(zip(before, after, strict=True)) if bytes(old) != new
     ]
-    s.check(
+    s.checker.check(
         not changed,
         call=call,
         expected="nothing is written",
@@ -65,7 +65,7 @@ def _unchanged(s: Scenario, cache: Cache, before: list[bytes] | list[bytearray],
 
 @template("raises_on_mismatch", family="negative")
 def raises_on_mismatch(s: Scenario, clause: Clause, data: Any) -> None:
-    engine = s.shared_engine()
+    engine = s.engines.shared()
     exceptions = list(clause.params["exceptions"])
     base = Layout(1, (4, 32), 1)
     mismatched = {
@@ -75,28 +75,28 @@ def raises_on_mismatch(s: Scenario, clause: Clause, data: Any) -> None:
     for difference in clause.params["differ"]:
         other = mismatched[difference]
         for device_layout, host_layout in ((base, other), (other, base)):
-            device = s.allocate_blocks(engine, device_layout)
-            host = s.cpu_cache(host_layout)
+            device = s.caches.allocate_blocks(engine, device_layout)
+            host = s.caches.cpu_cache(host_layout)
             s.t.comment(f"{difference} differs between the caches")
-            s.expect_raises(
+            s.checker.expect_raises(
                 exceptions, engine.cache_manager, "swap_blocks", host.raw, device.raw, {0: 1}
             )
-            s.expect_raises(
+            s.checker.expect_raises(
                 exceptions, engine.cache_manager, "swap_blocks", device.raw, host.raw, {0: 1}
             )
 
 
 @template("desc_must_match", family="negative")
 def desc_must_match(s: Scenario, clause: Clause, data: Any) -> None:
-    engine = s.shared_engine()
+    engine = s.engines.shared()
     exceptions = list(clause.params["exceptions"])
     for dst_layout, src_layout in (
         (Layout(2, (2, 16), 1), Layout(1, (2, 16), 1)),
         (Layout(1, (2, 16), 1), Layout(3, (2, 16), 1)),
     ):
-        dst, src = s.allocate(engine, dst_layout), s.allocate(engine, src_layout)
+        dst, src = s.caches.allocate(engine, dst_layout), s.caches.allocate(engine, src_layout)
         s.t.comment("num_tensors differs between dst and src")
-        s.expect_raises(exceptions, engine.cache_manager, "copy_cache", dst.raw, src.raw)
+        s.checker.expect_raises(exceptions, engine.cache_manager, "copy_cache", dst.raw, src.raw)
 
 
 @template("value_range", family="negative")
@@ -125,7 +125,7 @@ def value_range(s: Scenario, clause: Clause, data: Any) -> None:
 def bounds_checked(s: Scenario, clause: Clause, data: Any) -> None:
     api_name = s.ctx.spec.api(clause.api_id).name
     exceptions = list(clause.params["exceptions"])
-    engine = s.shared_engine()
+    engine = s.engines.shared()
     cm = engine.cache_manager
     if api_name == "copy_cache":
         batched = Layout(1, (2, 16), 1)
@@ -140,10 +140,10 @@ def bounds_checked(s: Scenario, clause: Clause, data: Any) -> None:
             (single, (0, 0, 1 << 40, 1)),
         ]
         for layout, args in cases:
-            dst, src = s.allocate(engine, layout), s.allocate(engine, layout)
-            before = s.fill(dst, 1)
-            s.fill(src, 2)
-            s.expect_raises(exceptions, cm, "copy_cache", dst.raw, src.raw, *args)
+            dst, src = s.caches.allocate(engine, layout), s.caches.allocate(engine, layout)
+            before = s.caches.fill(dst, 1)
+            s.caches.fill(src, 2)
+            s.checker.expect_raises(exceptions, cm, "copy_cache", dst.raw, src.raw, *args)
             _unchanged(s, dst, before, f"copy_cache(dst, src, *{args})")
     elif api_name == "copy_blocks":
         layout = Layout(1, (4, 32), 1)
@@ -157,18 +157,18 @@ def bounds_checked(s: Scenario, clause: Clause, data: Any) -> None:
             {0: [1], 2: [4]},
             {1: [2], 3: [0, 2], 4: [1]},
         ):
-            cache = s.allocate_blocks(engine, layout)
-            before = s.fill(cache, 3)
-            s.expect_raises(exceptions, cm, "copy_blocks", cache.raw, copy_map)
+            cache = s.caches.allocate_blocks(engine, layout)
+            before = s.caches.fill(cache, 3)
+            s.checker.expect_raises(exceptions, cm, "copy_blocks", cache.raw, copy_map)
             _unchanged(s, cache, before, f"copy_blocks(cache, {copy_map})")
     elif api_name == "swap_blocks":
         layout = Layout(1, (4, 32), 1)
         for mapping in ({4: 0}, {0: 4}, {-1: 0}, {0: -1}, {0: 1, 2: 4}, {1: 0, 3: 2, 4: 1}):
-            device, host = s.allocate_blocks(engine, layout), s.cpu_cache(layout)
-            device_before, host_before = s.fill(device, 4), s.fill(host, 5)
-            s.expect_raises(exceptions, cm, "swap_blocks", host.raw, device.raw, mapping)
+            device, host = s.caches.allocate_blocks(engine, layout), s.caches.cpu_cache(layout)
+            device_before, host_before = s.caches.fill(device, 4), s.caches.fill(host, 5)
+            s.checker.expect_raises(exceptions, cm, "swap_blocks", host.raw, device.raw, mapping)
             _unchanged(s, device, device_before, f"swap_blocks(host, device, {mapping})")
-            s.expect_raises(exceptions, cm, "swap_blocks", device.raw, host.raw, mapping)
+            s.checker.expect_raises(exceptions, cm, "swap_blocks", device.raw, host.raw, mapping)
             _unchanged(s, host, host_before, f"swap_blocks(device, host, {mapping})")
     else:
         raise AssertionError(f"bounds_checked has no case for {clause.api_id}")
@@ -182,7 +182,7 @@ def key_count_within_batch(s: Scenario, clause: Clause, data: Any) -> None:
     """More keys than the batch size (placeholders and repeats count) raise and change nothing;
     exactly the batch size is accepted."""
     batch = data.draw(boundary_first([1, 4], st.integers(1, 4)), label="batch size")
-    engine = s.engine(device_pool=KEY_POOL)
+    engine = s.engines.start(device_pool=KEY_POOL)
     cm, layout = engine.cache_manager, Layout(1, (batch, 8), 1)
     over = data.draw(
         key_plans(batch=batch, lengths=(batch + 1, batch + 3), placeholders=True, duplicates=True),
@@ -190,7 +190,7 @@ def key_count_within_batch(s: Scenario, clause: Clause, data: Any) -> None:
     )
     keys = realize(s, over, engine.cluster_id)
     s.t.comment(over.describe())
-    s.expect_raises(
+    s.checker.expect_raises(
         list(clause.params["exceptions"]), cm, "allocate_cache", s.desc(layout), keys.keys
     )
     expect_keys_free(s, engine, list(keys.fresh.values()), "the rejected allocate_cache")
@@ -199,7 +199,9 @@ def key_count_within_batch(s: Scenario, clause: Clause, data: Any) -> None:
         key_plans(batch=batch, lengths=(batch, batch), placeholders=True), label="exactly enough"
     )
     s.t.comment(exact.describe())
-    s.expect_ok(cm, "allocate_cache", s.desc(layout), realize(s, exact, engine.cluster_id).keys)
+    s.checker.expect_ok(
+        cm, "allocate_cache", s.desc(layout), realize(s, exact, engine.cluster_id).keys
+    )
 
 
 @template("key_already_bound", family="negative", uses_hypothesis=True)
@@ -218,17 +220,17 @@ def key_already_bound(s: Scenario, clause: Clause, data: Any) -> None:
         ),
         label="cache_keys",
     )
-    engine = s.engine(device_pool=KEY_POOL)
+    engine = s.engines.start(device_pool=KEY_POOL)
     cm = engine.cache_manager
     bound = s.key(engine.cluster_id, next(_req_ids))
-    holder = s.allocate(engine, Layout(1, (1, 8), 1), [bound])
+    holder = s.caches.allocate(engine, Layout(1, (1, 8), 1), [bound])
     before = snapshot(s, [holder])
     if before:
-        s.fill(holder, 7)
+        s.caches.fill(holder, 7)
         before = snapshot(s, [holder])
     keys = realize(s, plan, engine.cluster_id, bound)
     s.t.comment(f"the key BOUND is bound to a live cache; {plan.describe()}")
-    s.expect_raises(
+    s.checker.expect_raises(
         list(clause.params["exceptions"]),
         cm,
         "allocate_cache",
@@ -239,6 +241,6 @@ def key_already_bound(s: Scenario, clause: Clause, data: Any) -> None:
     expect_bytes_unchanged(s, [holder], before, after)
     expect_keys_free(s, engine, list(keys.fresh.values()), after)
     expect_keys_bound(s, engine, [bound], after)
-    s.setup(cm, "deallocate_cache", holder.raw)
-    s.setup(cm, "remove_cache_key", bound)
+    s.checker.setup(cm, "deallocate_cache", holder.raw)
+    s.checker.setup(cm, "remove_cache_key", bound)
     expect_pool_whole(s, engine, KEY_POOL, f"{after} and releasing the live cache")

@@ -130,17 +130,17 @@ def _absent(s: Scenario, supported: str | None) -> Absent:
 
     With one engine per process the donor is finalized when the next engine starts, so its
     cache is released at once: deallocating a released cache is a no-op by the document."""
-    host = s.cpu_cache(_LAYOUT).raw
+    host = s.caches.cpu_cache(_LAYOUT).raw
     if supported is None:
-        return Absent(s.cpu_cache(_LAYOUT).raw, s.cpu_cache(_LAYOUT).raw, host)
-    with s.as_product(supported):
-        donor = s.engine(host_pool=DEFAULT_HOST_POOL)
+        return Absent(s.caches.cpu_cache(_LAYOUT).raw, s.caches.cpu_cache(_LAYOUT).raw, host)
+    with s.engines.as_product(supported):
+        donor = s.engines.start(host_pool=DEFAULT_HOST_POOL)
     if s.cross_process:
-        released = s.allocate(donor, _LAYOUT).raw
-        s.expect_ok(donor.cache_manager, "deallocate_cache", released)
-        return Absent(released, s.cpu_cache(_LAYOUT).raw, host)
-    blocks = s.allocate_blocks(donor, _LAYOUT).raw
-    return Absent(s.allocate(donor, _LAYOUT).raw, blocks, host)
+        released = s.caches.allocate(donor, _LAYOUT).raw
+        s.checker.expect_ok(donor.cache_manager, "deallocate_cache", released)
+        return Absent(released, s.caches.cpu_cache(_LAYOUT).raw, host)
+    blocks = s.caches.allocate_blocks(donor, _LAYOUT).raw
+    return Absent(s.caches.allocate(donor, _LAYOUT).raw, blocks, host)
 
 
 def _witnessed(
@@ -149,14 +149,14 @@ def _witnessed(
     """The methods whose call succeeds on ``supported`` with the pools of ``label``."""
     pools = POOLS[label]
     s.t.comment(f"{label}: the same calls on {supported}")
-    with s.as_product(supported):
-        witness = s.engine(device_pool=pools[0], host_pool=pools[1])
+    with s.engines.as_product(supported):
+        witness = s.engines.start(device_pool=pools[0], host_pool=pools[1])
     shown = set()
     for call in calls(s, witness, pools, absent):
         if call.method not in methods:
             continue
         if call.by_document:
-            s.expect_ok(witness.cache_manager, call.method, *call.args)
+            s.checker.expect_ok(witness.cache_manager, call.method, *call.args)
         elif not _succeeds(s, witness, call):
             continue
         shown.add(call.method)
@@ -167,9 +167,9 @@ def _start(s: Scenario, label: str, exceptions: list[str]) -> Engine | None:
     """An engine of this line with the pools of ``label``, or None when init refuses it."""
     device, host = POOLS[label]
     try:
-        return s.engine(device_pool=device, host_pool=host)
+        return s.engines.start(device_pool=device, host_pool=host)
     except PreconditionError as error:
-        if isinstance(error.__cause__, s.exception_types(exceptions)):
+        if isinstance(error.__cause__, s.checker.exception_types(exceptions)):
             s.t.comment(f"{label}: the engine refuses to start on this line")
             return None
         raise
@@ -191,7 +191,7 @@ def _check(
         s.t.comment(f"{label}: the engine started on this line")
         for call in calls(s, engine, pools, absent):
             if call.method in methods:
-                s.expect_raises(exceptions, engine.cache_manager, call.method, *call.args)
+                s.checker.expect_raises(exceptions, engine.cache_manager, call.method, *call.args)
                 if call.by_document or call.method in shown:
                     evidence.add(call.method)
     for method in methods:

@@ -19,12 +19,12 @@ _LAYOUT = Layout(1, (4, 32), 1)
 
 @template("paged_attention_only", family="negative")
 def paged_attention_only(s: Scenario, clause: Clause, data: Any) -> None:
-    engine = s.shared_engine()
-    exceptions = s.exception_types(clause.params["exceptions"])
+    engine = s.engines.shared()
+    exceptions = s.checker.exception_types(clause.params["exceptions"])
     span = _LAYOUT.slice_bytes
     for direction in ("swap in", "swap out"):
-        device, host = s.allocate(engine, _LAYOUT), s.cpu_cache(_LAYOUT)
-        device_before, host_before = s.fill(device, 6), s.fill(host, 7)
+        device, host = s.caches.allocate(engine, _LAYOUT), s.caches.cpu_cache(_LAYOUT)
+        device_before, host_before = s.caches.fill(device, 6), s.caches.fill(host, 7)
         src, dst = (host, device) if direction == "swap in" else (device, host)
         call = (
             f"swap_blocks({direction}: a cache from allocate_cache, not a blocks cache, {{0: 1}})"
@@ -36,17 +36,17 @@ def paged_attention_only(s: Scenario, clause: Clause, data: Any) -> None:
         except exceptions:
             carried_out = False  # rejected: nothing may change
         except Exception as exc:
-            s.fail(
+            s.checker.fail(
                 call=call,
                 expected=f"raises {' or '.join(clause.params['exceptions'])}, or succeeds",
                 observed=f"raised {describe(exc)}",
             )
         for cache, before in ((device, device_before), (host, host_before)):
-            for tensor, (old, new) in enumerate(zip(before, s.read(cache), strict=True)):
+            for tensor, (old, new) in enumerate(zip(before, s.caches.read(cache), strict=True)):
                 kept = bytes(old)
                 if carried_out and cache is dst:  # leave block 1 out of the comparison
                     kept, new = kept[:span] + kept[2 * span :], new[:span] + new[2 * span :]
-                s.check(
+                s.checker.check(
                     kept == new,
                     call=call,
                     expected="no byte changes outside block 1 of the destination",

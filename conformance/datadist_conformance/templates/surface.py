@@ -35,10 +35,10 @@ def _receiver(s: Scenario, api: Api) -> Any:
     """An object on which the entry can be looked up, as users would hold it."""
     owner = api.owner
     if owner == "CacheManager":
-        return s.engine().cache_manager
+        return s.engines.start().cache_manager
     if owner == "LLMDataDist":
         if api.kind == "property":  # cache_manager exists once the engine is initialised
-            return s.engine().datadist
+            return s.engines.start().datadist
         return s.new("LLMDataDist", s.enum("LLMRole", "PROMPT"), 99)
     if owner in {"LLMConfig", "LLMClusterInfo"}:
         return s.new(owner)
@@ -73,7 +73,7 @@ def _compare_parameters(
     expected_names = [p.name for p in checked]
     actual_names = [p.name for p in positional]
     extra = positional[len(checked) :]
-    s.check(
+    s.checker.check(
         actual_names == expected_names
         if exact
         else actual_names[: len(checked)] == expected_names
@@ -83,7 +83,7 @@ def _compare_parameters(
         observed=f"parameters {actual_names} (signature {signature})",
     )
     if api.signature.var_keyword and exact:
-        s.check(
+        s.checker.check(
             has_var_keyword,
             call=f"inspect.signature({where})",
             expected="a **kwargs parameter",
@@ -96,7 +96,7 @@ def _compare_parameters(
 def _compare_default(s: Scenario, where: str, spec_param: Param, actual: inspect.Parameter) -> None:
     call = f"inspect.signature({where})"
     if spec_param.required:
-        s.check(
+        s.checker.check(
             actual.default is inspect.Parameter.empty,
             call=call,
             expected=f"{spec_param.name} is required",
@@ -105,7 +105,7 @@ def _compare_default(s: Scenario, where: str, spec_param: Param, actual: inspect
         return
     assert spec_param.default is not None
     expected = _default_value(spec_param.default, s.m)
-    s.check(
+    s.checker.check(
         actual.default is not inspect.Parameter.empty and _same_default(actual.default, expected),
         call=call,
         expected=f"{spec_param.name} defaults to {spec_param.default}",
@@ -129,7 +129,7 @@ def _constructor_args(s: Scenario, api: Api, checked: tuple[Param, ...]) -> dict
 def _check_properties(s: Scenario, api: Api, instance: Any, given: dict[str, Any]) -> None:
     for prop in api.properties:
         value: Any = getattr(instance, prop.name, _MISSING)
-        s.check(
+        s.checker.check(
             value is not _MISSING,
             call=f"{s.t.render(instance)}.{prop.name}",
             expected=f"{api.name} has a property {prop.name}",
@@ -138,7 +138,7 @@ def _check_properties(s: Scenario, api: Api, instance: Any, given: dict[str, Any
         if prop.name in given:
             wanted = given[prop.name]
             same = list(value) == list(wanted) if isinstance(wanted, list) else value == wanted
-            s.check(
+            s.checker.check(
                 same,
                 call=f"{s.t.render(instance)}.{prop.name}",
                 expected=f"{wanted!r} (the value passed to the constructor)",
@@ -150,7 +150,7 @@ def _class_surface(s: Scenario, api: Api, clause: Clause) -> None:
     cls = getattr(s.m, api.name)
     if api.name == "Cache":  # never constructed by users: get one as they do
         call = recipe_for("Cache.create_cpu_cache")(s)
-        instance = s.expect_ok(s.m.Cache, "create_cpu_cache", *call.args.values())
+        instance = s.checker.expect_ok(s.m.Cache, "create_cpu_cache", *call.args.values())
         _check_properties(s, api, instance, {})
         return
     assert api.signature is not None
@@ -176,7 +176,7 @@ def _class_surface(s: Scenario, api: Api, clause: Clause) -> None:
 def signature(s: Scenario, clause: Clause, data: Any) -> None:
     api = s.ctx.spec.api(clause.api_id)
     if api.kind == "class":
-        s.check(
+        s.checker.check(
             hasattr(s.m, api.name),
             call=f"m.{api.name}",
             expected="the class exists",
@@ -187,7 +187,7 @@ def signature(s: Scenario, clause: Clause, data: Any) -> None:
     receiver = _receiver(s, api)
     member = getattr(receiver, api.name, _MISSING)
     where = f"{s.t.render(receiver)}.{api.name}"
-    s.check(
+    s.checker.check(
         member is not _MISSING,
         call=where,
         expected=f"{api.id} exists",
@@ -195,8 +195,8 @@ def signature(s: Scenario, clause: Clause, data: Any) -> None:
     )
     if api.kind == "config_option":
         value = '{"memory_size": 1048576, "page_shift": 16}'
-        s.expect_set(receiver, api.name, value)
-        s.check(
+        s.checker.expect_set(receiver, api.name, value)
+        s.checker.check(
             getattr(receiver, api.name) == value,
             call=where,
             expected=f"reads back {value!r}",
@@ -208,14 +208,14 @@ def signature(s: Scenario, clause: Clause, data: Any) -> None:
             a.name for a in s.ctx.spec.apis if a.owner == "CacheManager" and a.kind == "method"
         )
         missing = [name for name in methods if not callable(getattr(member, name, None))]
-        s.check(
+        s.checker.check(
             not missing,
             call=where,
             expected=f"an object with {methods}",
             observed=f"missing {missing}",
         )
         return
-    s.check(callable(member), call=where, expected="a callable", observed=repr(member))
+    s.checker.check(callable(member), call=where, expected="a callable", observed=repr(member))
     _compare_parameters(s, api, where, member, _checked_params(api, clause))
 
 
@@ -223,12 +223,12 @@ def signature(s: Scenario, clause: Clause, data: Any) -> None:
 def enum_values(s: Scenario, clause: Clause, data: Any) -> None:
     api = s.ctx.spec.api(clause.api_id)
     enum = getattr(s.m, api.name, _MISSING)
-    s.check(
+    s.checker.check(
         enum is not _MISSING, call=f"m.{api.name}", expected="the enum exists", observed="missing"
     )
     for member in api.members:
         value = getattr(enum, member.name, _MISSING)
-        s.check(
+        s.checker.check(
             value is not _MISSING,
             call=f"m.{api.name}.{member.name}",
             expected="the member exists",
@@ -236,7 +236,7 @@ def enum_values(s: Scenario, clause: Clause, data: Any) -> None:
         )
         if member.value is not None:
             actual = getattr(value, "value", value)
-            s.check(
+            s.checker.check(
                 actual == member.value,
                 call=f"m.{api.name}.{member.name}",
                 expected=f"value {member.value}",
@@ -247,21 +247,21 @@ def enum_values(s: Scenario, clause: Clause, data: Any) -> None:
 @template("exception_status_code", family="surface")
 def exception_status_code(s: Scenario, clause: Clause, data: Any) -> None:
     code = s.enum("LLMStatusCode", "LLM_PARAM_INVALID")
-    exc = s.expect_ok(s.m, "LLMException", "invalid", status_code=code)
-    s.check(
+    exc = s.checker.expect_ok(s.m, "LLMException", "invalid", status_code=code)
+    s.checker.check(
         isinstance(exc, RuntimeError),
         call="m.LLMException",
         expected="a RuntimeError subclass",
         observed=repr(type(exc).__mro__),
     )
     observed = getattr(exc, "status_code", _MISSING)
-    s.check(
+    s.checker.check(
         observed == code,
         call=f"{s.t.render(exc)}.status_code",
         expected=repr(code),
         observed=repr(observed),
     )
-    s.check(
+    s.checker.check(
         isinstance(observed, s.m.LLMStatusCode),
         call=f"{s.t.render(exc)}.status_code",
         expected="an LLMStatusCode",
@@ -274,7 +274,7 @@ def returns_instance(s: Scenario, clause: Clause, data: Any) -> None:
     call = recipe_for(clause.api_id)(s)
     result = call.expect_ok(s)
     expected_type = parse(clause.params["type"])
-    s.check(
+    s.checker.check(
         admits(result, expected_type, s.m) is True,
         call=call.describe(s),
         expected=f"returns a {expected_type}",
