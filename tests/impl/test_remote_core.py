@@ -81,9 +81,13 @@ def test_a_lease_pins_memory_the_serving_side_releases(serving: _core.Engine) ->
     serving.remove_cache_key(7, MAX, 0)
     serving.deallocate(cache_id, False)
     assert serving.cache_ids() == []
-    assert serving.usage(DEVICE)["used_pages"] > 0, "the leased cache's pages stay out of the pool"
+    usage = serving.usage(DEVICE)
+    assert usage is not None, "the engine has a DEVICE pool"
+    assert usage["used_pages"] > 0, "the leased cache's pages stay out of the pool"
     del lease
-    assert serving.usage(DEVICE)["used_pages"] == 0, "dropping the lease returns them"
+    usage = serving.usage(DEVICE)
+    assert usage is not None, "the engine has a DEVICE pool"
+    assert usage["used_pages"] == 0, "dropping the lease returns them"
 
 
 def test_a_commit_never_releases_a_key_bound_again_to_a_newer_cache(serving: _core.Engine) -> None:

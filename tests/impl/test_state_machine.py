@@ -4,6 +4,7 @@ finalize()."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable
@@ -210,8 +211,8 @@ class CacheManagerMachine(RuleBasedStateMachine):
         if req_id not in self.bound:
             for target in self.targets.values():
                 _, status = attempt(
-                    lambda target=target: self.decoder.cache_manager.pull_cache(
-                        ld.CacheKey(7001, req_id), target
+                    functools.partial(
+                        self.decoder.cache_manager.pull_cache, ld.CacheKey(7001, req_id), target
                     )
                 )
                 assert status == S.LLM_KV_CACHE_NOT_EXIST, "pulled a key that is not bound"

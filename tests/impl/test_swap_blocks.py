@@ -52,7 +52,11 @@ def test_swap_in_from_int_addresses_through_the_staging_path(cm: ld.CacheManager
     device = cm.allocate_blocks_cache(device_desc(blocks=blocks, width=width))
     fill(device, 3)
     buffers = [ctypes.create_string_buffer(blocks * width * 2) for _ in range(2)]
-    arrays = [np.frombuffer(buffer, dtype=np.uint8, count=blocks * width * 2) for buffer in buffers]
+    # ctypes arrays are buffers, which numpy's stubs do not say for the Python 3.10 mypy checks.
+    arrays = [
+        np.frombuffer(buffer, dtype=np.uint8, count=blocks * width * 2)  # type: ignore[call-overload]
+        for buffer in buffers
+    ]
     rng = np.random.default_rng(4)
     for array in arrays:
         array[:] = rng.integers(0, 256, array.size, dtype=np.uint8)

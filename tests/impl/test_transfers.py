@@ -151,7 +151,7 @@ def test_pull_cache_argument_checks(engines: Engines) -> None:
         ((ld.CacheKey(cid, 1), blocks), ld.LLMException),
     ):
         with pytest.raises(error):
-            cm.pull_cache(*args)  # type: ignore[arg-type]
+            cm.pull_cache(*args)
     with pytest.raises(ld.LLMException) as info:
         cm.pull_cache(ld.CacheKey(cid, 1, prefix_id=3), target)  # both ids valid
     assert_status(info.value, S.LLM_PARAM_INVALID)

@@ -7,12 +7,13 @@ import subprocess
 import sys
 import tracemalloc
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from impl_support import Engines, assert_status, desc, link
 
 import llm_datadist_ref as ld
-from llm_datadist_ref import _core
+from llm_datadist_ref import _core, testing
 
 S = ld.LLMStatusCode
 UINT32_MAX = 2**32 - 1
@@ -40,9 +41,8 @@ def test_pull_cache_refuses_a_huge_layer_range_before_building_it(
     prompt.cache_manager.allocate_cache(desc(num_tensors=2), [ld.CacheKey(1, req_id=1)])
     target = decoder.cache_manager.allocate_cache(desc(num_tensors=2))
     key = ld.CacheKey(prompt.cluster_id, req_id=1)
-    peak = peak_bytes_of(
-        lambda: decoder.cache_manager.pull_cache(key, target, **{side: HUGE_RANGE})
-    )
+    huge: dict[str, Any] = {side: HUGE_RANGE}
+    peak = peak_bytes_of(lambda: decoder.cache_manager.pull_cache(key, target, **huge))
     assert peak < PEAK_LIMIT, (
         f"pull_cache({side}={HUGE_RANGE}) allocated {peak} bytes before refusing it; "
         f"expected a bound check against the cache's 2 tensors first"
@@ -92,7 +92,7 @@ def test_a_huge_num_tensors_is_out_of_memory_not_a_memory_error(engines: Engines
         with pytest.raises(ld.LLMException) as caught:
             cm.allocate_blocks_cache(ld.CacheDesc(num_tensors, [1, 16], ld.DataType.DT_UINT8))
         assert_status(caught.value, S.LLM_OUT_OF_MEMORY)
-    usage = ld.testing.pool_usage(engines.created[0], ld.Placement.DEVICE)
+    usage = testing.pool_usage(engines.created[0], ld.Placement.DEVICE)
     assert usage is not None
     assert usage.used_pages == 0, f"a refused allocation left pages in use: {usage}"
 

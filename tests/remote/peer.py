@@ -147,6 +147,7 @@ class Peer:
         """Takes a lease as a pull would, and never commits it (a DECODER dying mid-pull)."""
         assert self.dd is not None
         link = self.dd._links.remote_link(cluster_id)
+        assert link is not None, f"no link to cluster {cluster_id}"
         from llm_datadist_ref._remote.link import _Deadline
 
         reply = link.request(

@@ -48,7 +48,9 @@ def test_forced_mooncake_pull_by_key_and_id_then_push(peers: Peers) -> None:
     decoder = mooncake_decoder(remote=True)
     try:
         assert link(decoder, port) == (S.LLM_SUCCESS, [S.LLM_SUCCESS])
-        assert decoder._links.remote_link(PROMPT_ID)._mooncake is not None, "the link uses Mooncake"
+        remote = decoder._links.remote_link(PROMPT_ID)
+        assert remote is not None, "the DECODER is linked to the PROMPT"
+        assert remote._mooncake is not None, "the link uses Mooncake"
         cm = decoder.cache_manager
         dst = cm.allocate_cache(ld.CacheDesc(TENSORS, SHAPE, ld.DataType.DT_UINT8))
         cm.pull_cache(ld.CacheKeyByIdAndIndex(PROMPT_ID, cache_id, 1), dst, 0)

@@ -159,7 +159,7 @@ def test_malformed_messages_drop_the_sender_and_others_are_served(
     port = free_port()
     prompt = peers.prompt(PROMPT_ID, port)
     prompt.call("allocate", shape=SHAPE, tensors=TENSORS, keys=[[PROMPT_ID, 1]], seed=5)
-    context = zmq.Context.instance()
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
     rogue = context.socket(zmq.DEALER)
     rogue.setsockopt(zmq.LINGER, 0)
     rogue.connect(f"tcp://127.0.0.1:{port}")

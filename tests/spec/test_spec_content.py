@@ -8,6 +8,7 @@ import re
 import pytest
 
 from datadist_conformance.speclib import Api, Spec, load_spec
+from datadist_conformance.speclib.model import OptionField, Param
 
 from .conftest import seed_sections
 
@@ -138,7 +139,7 @@ def _zh_texts(api: Api) -> list[tuple[str, str]]:
         texts.append((f"{api.id} summary", api.summary.zh))
     if api.returns_description is not None and api.returns_description.zh:
         texts.append((f"{api.id} returns", api.returns_description.zh))
-    described = [
+    described: list[Param | OptionField] = [
         *(api.signature.params if api.signature else ()),
         *(api.option.fields if api.option else ()),
     ]

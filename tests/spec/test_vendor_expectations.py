@@ -30,7 +30,7 @@ def test_every_predicted_failure_is_an_entry_with_its_behaviour_and_source() -> 
         if c.vendor_observed and c.vendor_observed.predicted == "fail"
     }
     assert predicted
-    assert set(entries) == set(predicted), (sorted(entries), sorted(predicted))
+    assert set(entries) == set(predicted), (sorted(entries, key=str), sorted(predicted))
     text = path.read_text("utf-8")
     assert "NOT from a run on hardware" in text
     for clause_id, note in predicted.items():

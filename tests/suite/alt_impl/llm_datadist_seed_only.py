@@ -110,7 +110,9 @@ class LLMConfig(_alt.LLMConfig):
 
     __slots__ = ()
 
-    @property
+    # Read-only over the parent's read-write property, on purpose: the seed document has no such
+    # option, so neither reading nor setting it may work.
+    @property  # type: ignore[misc]
     def enable_remote_cache_accessible(self) -> bool:
         raise AttributeError("enable_remote_cache_accessible")
 

@@ -25,5 +25,5 @@ def _lenient(name: str, text: object, *, host: bool) -> Any:
     return _original(name, text, host=host)
 
 
-_config.parse_pool_config = _lenient  # type: ignore[attr-defined]
-_options.parse_pool_config = _lenient  # type: ignore[attr-defined]
+_config.parse_pool_config = _lenient
+_options.parse_pool_config = _lenient

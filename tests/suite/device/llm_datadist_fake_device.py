@@ -1,6 +1,8 @@
 """The reference as a device target: DEVICE caches expose fake device handles (fake_acl) as
 tensor_addrs, so only an adapter that copies through fake_acl.memcpy can reach their bytes."""
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import fake_acl
@@ -10,12 +12,15 @@ from llm_datadist_ref import Cache, Placement
 
 __conformance_adapter__ = "fake_device_adapter:FakeDeviceAdapter"
 
-_host_addresses = Cache.tensor_addrs.fget
-assert _host_addresses is not None
+_property = inspect.getattr_static(Cache, "tensor_addrs")
+assert isinstance(_property, property)
+_getter = _property.fget
+assert _getter is not None
+_host_addresses: Callable[[Any], Any] = _getter
 
 
 def _tensor_addrs(self: Any) -> list[int]:
-    addresses = _host_addresses(self)
+    addresses: list[int] = _host_addresses(self)
     if self.cache_desc.placement == Placement.HOST:
         return addresses  # host memory (a host pool, or the caller's for create_cpu_cache)
     return [fake_acl.handle_of(a) for a in addresses]

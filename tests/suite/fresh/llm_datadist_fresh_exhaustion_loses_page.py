@@ -15,7 +15,8 @@ CAUGHT_BY = {"allocate_cache.pool.capacity", "mem_pool_cfg.memory_size.bytes"}
 def _loses(original: Any) -> Any:
     def allocate(self: Any, nbytes: int) -> int:
         try:
-            return original(self, nbytes)
+            offset: int = original(self, nbytes)
+            return offset
         except PoolExhausted:
             if self._free:
                 i = max(range(len(self._free)), key=lambda j: self._free[j][1] - self._free[j][0])

@@ -20,7 +20,8 @@ CAUGHT_BY = {
 
 def _floor(original: Any) -> Any:
     def _round(self: Any, nbytes: int) -> int:
-        return max(nbytes // self.page_size, 1) * self.page_size
+        page: int = self.page_size
+        return max(nbytes // page, 1) * page
 
     return _round
 

@@ -21,7 +21,7 @@ def _rank_blind(original: Any) -> Any:
             row = view.shape[1] * view.itemsize if len(view.shape) > 1 else size
             return real(view, tensor, index, offset, min(size, row))
 
-        View.read = read  # type: ignore[method-assign]
+        View.read = read  # type: ignore[assignment]
         try:
             return original(self, src_cache, dst_cache, src_to_dst)
         finally:
