@@ -17,7 +17,14 @@ checks their size, layout and dtype. See impl/README.md, "Trust boundary".
 """
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, type_check_only
+
+@type_check_only
+class _Pybind11Type(type):
+    """The metaclass pybind11 gives every class it binds (runtime: pybind11_builtins.pybind11_type).
+
+    Declared so that stubtest sees the stub's classes have a custom metaclass, as the runtime's do.
+    """
 
 STATUS_CODES: dict[str, int]
 
@@ -29,7 +36,7 @@ def operation_delay(operation: str) -> int: ...
 def operation_names() -> list[str]: ...
 def copy_blocks_independent(copy_block_info: dict[Any, Any], num_blocks: int) -> bool: ...
 
-class Engine:
+class Engine(metaclass=_Pybind11Type):
     def __init__(
         self,
         timeout_ms: int,
@@ -177,7 +184,7 @@ class Engine:
         remaining_ms: int,
     ) -> RemotePlan: ...
 
-class RemotePlan:
+class RemotePlan(metaclass=_Pybind11Type):
     @property
     def spans(self) -> list[tuple[int, int, int]]: ...
     @property
@@ -189,7 +196,7 @@ class RemotePlan:
 # (num_tensors, tensor_bytes, batch_size, is_blocks, batch_index, tensor_offsets)
 PeerLayout = tuple[int, int, int, bool, int, list[int]]
 
-class Lease:
+class Lease(metaclass=_Pybind11Type):
     @property
     def cache_id(self) -> int: ...
     @property
@@ -197,7 +204,7 @@ class Lease:
     @property
     def layout(self) -> PeerLayout: ...
 
-class PeerRegion:
+class PeerRegion(metaclass=_Pybind11Type):
     def __init__(self, fd: int, bytes: int) -> None: ...
     @staticmethod
     def remote(base: int, bytes: int) -> PeerRegion: ...
@@ -206,7 +213,7 @@ class PeerRegion:
     @property
     def mapped(self) -> bool: ...
 
-class PageAllocator:
+class PageAllocator(metaclass=_Pybind11Type):
     """A pool's page allocator on its own (tests of its integrity checks)."""
 
     def __init__(self, capacity_pages: int) -> None: ...
@@ -231,7 +238,7 @@ class bench:  # submodule
     ) -> tuple[int, list[int]]: ...
     @staticmethod
     def noop_like_deallocate(a: int, b: bool) -> None: ...
-    class MemcpyBench:
+    class MemcpyBench(metaclass=_Pybind11Type):
         def __init__(self, src_bytes: int, dst_bytes: int) -> None: ...
         def copy_blocks(
             self,
