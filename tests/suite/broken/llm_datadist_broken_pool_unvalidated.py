@@ -33,4 +33,5 @@ def _set_unvalidated(self: Any, value: Any) -> None:
     self._mem_pool_cfg = value
 
 
-LLMConfig.mem_pool_cfg = _original.setter(_set_unvalidated)  # type: ignore[method-assign]
+# mypy types a property read on its class as the getter; at run time it is the property.
+LLMConfig.mem_pool_cfg = _original.setter(_set_unvalidated)  # type: ignore[attr-defined, method-assign]

@@ -135,7 +135,8 @@ def _config(directory: Path) -> Path:
 
 def _name(item: WorkItem) -> str:
     m = item.mutations[0]
-    return mutant_id(Path(m.module_path), m.operator_name, *m.start_pos, m.occurrence)
+    line, column = m.start_pos
+    return mutant_id(Path(m.module_path), m.operator_name, line, column, m.occurrence)
 
 
 def _select(db: WorkDB, sample: int | None, seed: int) -> int:
