@@ -63,6 +63,7 @@ class Caches:
     names: TargetNames
     checker: Checker
     buffers: list[HostBuffer] = field(default_factory=list)  #: suite-owned memory of HOST caches
+    last_read: Cache | None = None  #: the cache read last, for a replay's byte check
 
     def allocate(
         self,
@@ -134,6 +135,7 @@ class Caches:
         require(self.target, "bytes", "reading tensor bytes")
         layout = cache.layout
         access = self._bytes(cache.raw)
+        self.last_read = cache
         try:
             return [
                 access.read(cache.raw, t, 0, layout.tensor_bytes) for t in range(layout.num_tensors)
@@ -142,6 +144,24 @@ class Caches:
             raise PreconditionError(
                 "reading a cache through the adapter", describe(exc), self.names.t.source()
             ) from exc
+
+    def bytes_condition(
+        self, cache: Cache, wanted: Sequence[bytes | bytearray], start: int = 0
+    ) -> str:
+        """Python, for a replay check, that is true when the tensors of ``cache`` (their bytes
+        from ``start`` on) are ``wanted``: the bytes when short, else their digest."""
+        access = "peer" if remote_peer(cache.raw) else "adapter"
+        layout = cache.layout
+        read = (
+            f"replay.tensors({access}, {self.names.t.render(cache.raw)}, {layout.tensor_bytes}, "
+            f"{layout.num_tensors})"
+        )
+        if start:
+            read = f"[t[{start}:] for t in {read}]"
+        plain = [bytes(w) for w in wanted]
+        if sum(map(len, plain)) <= 64:
+            return f"{read} == {plain!r}"
+        return f"replay.digest({read}) == {replay.digest(plain)!r}"
 
     def _bytes(self, raw: Any) -> Any:
         """Who reads and writes the bytes of ``raw``: the adapter, or the helper holding it."""

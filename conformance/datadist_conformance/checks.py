@@ -25,6 +25,7 @@ __all__ = [
     "ConformanceFailure",
     "PreconditionError",
     "describe",
+    "failure_message",
     "not_applicable",
     "require",
     "untestable",
@@ -49,13 +50,20 @@ class ConformanceFailure(AssertionError):
         self.expected = expected
         self.observed = observed
         self.replay = replay
-        super().__init__(
-            f"[{clause_id}] {clause_text}\n"
-            f"  call:     {call}\n"
-            f"  expected: {expected}\n"
-            f"  observed: {observed}\n"
-            f"  replay:\n{_indent(replay)}"
-        )
+        message = failure_message(clause_id, clause_text, call, expected, observed)
+        super().__init__(f"{message}\n  replay:\n{_indent(replay)}")
+
+
+def failure_message(
+    clause_id: str, clause_text: str, call: str, expected: str, observed: str
+) -> str:
+    """What a failure says, in the report and in the AssertionError its replay raises."""
+    return (
+        f"[{clause_id}] {clause_text}\n"
+        f"  call:     {call}\n"
+        f"  expected: {expected}\n"
+        f"  observed: {observed}"
+    )
 
 
 class PreconditionError(RuntimeError):
@@ -133,7 +141,15 @@ class Checker:
         except PeerError:
             raise  # the helper process failed, not the target: an error, never a fail
         except Exception as exc:
-            self.fail(call=call, expected="the call succeeds", observed=f"raised {describe(exc)}")
+            self.fail_call(call, exc)
+
+    def fail_call(self, call: str, exc: BaseException) -> NoReturn:
+        """The last call raised ``exc``, and the clause says it succeeds."""
+        self.t.replace_last(
+            f"replay.expect_ok(lambda: {self.t.last_call[1]}, {self._fields(call)})"
+        )
+        self.fail(call=call, expected="the call succeeds", observed=f"raised {describe(exc)}",
+                  replayed=True)  # fmt: skip
 
     def expect_raises(
         self, exceptions: Sequence[str], obj: Any, method: str, *args: Any, **kwargs: Any
@@ -149,6 +165,7 @@ class Checker:
     ) -> BaseException:
         """``action()``, described as ``call``, must raise one of ``exceptions``."""
         wanted = " or ".join(exceptions)
+        mark = len(self.t.lines)
         try:
             result = action()
         except self.exception_types(exceptions) as exc:
@@ -156,12 +173,55 @@ class Checker:
         except PeerError:
             raise
         except Exception as exc:
-            self.fail(call=call, expected=f"raises {wanted}", observed=f"raised {describe(exc)}")
+            self._replay_raises(mark, exceptions, call)
+            self.fail(call=call, expected=f"raises {wanted}", observed=f"raised {describe(exc)}",
+                      replayed=mark <= self.t.last_call[0])  # fmt: skip
+        returned = self.t.render(result)
+        self._replay_raises(mark, exceptions, call, returned)
         self.fail(
             call=call,
             expected=f"raises {wanted}",
-            observed=f"returned {self.t.render(result)} (no exception)",
+            observed=f"returned {returned} (no exception)",
+            replayed=mark <= self.t.last_call[0],
         )
+
+    def _replay_raises(
+        self, mark: int, exceptions: Sequence[str], call: str, returned: str = ""
+    ) -> None:
+        """The last call, made by the replay's expect_raises (when the action recorded one)."""
+        if self.t.last_call[0] < mark:
+            return
+        shown = f", returned={returned!r}" if returned else ""
+        self.t.replace_last(
+            f"replay.expect_raises(m, {tuple(exceptions)!r}, lambda: {self.t.last_call[1]}, "
+            f"{self._fields(call)}{shown})"
+        )
+
+    def replay_outcome(
+        self,
+        exceptions: Sequence[str],
+        call: str,
+        expected: str,
+        prefix: str = "",
+        clause: Clause | None = None,
+        named: str = "",
+    ) -> None:
+        """The last call may succeed or raise one of ``exceptions``: the replay makes it so
+        checked, failing ``clause`` (default: the running one) with ``prefix`` and the exception
+        as observed otherwise; ``named`` gets whether it succeeded."""
+        function = "accepted" if named else "expect_ok_or_raises"
+        self.t.replace_last(
+            f"{named + ' = ' if named else ''}replay.{function}(m, {tuple(exceptions)!r}, "
+            f"lambda: {self.t.last_call[1]}, {self._fields(call, clause)}, "
+            f"expected={expected!r}, prefix={prefix!r})"
+        )
+
+    def _fields(self, call: str, clause: Clause | None = None) -> str:
+        """The report's clause, text and call, as keyword arguments of a replay check."""
+        clause = clause or self.clause
+        clause_id = clause.id if clause else "?"
+        text = clause.text.en if clause else ""
+        return f"clause={clause_id!r}, text={text!r}, call={(call or '(see replay)')!r}"
 
     def expect_set(self, obj: Any, attribute: str, value: Any) -> None:
         """An assignment the clause says is accepted."""
@@ -180,15 +240,30 @@ class Checker:
         call = f"{self.t.render(obj)}.{attribute} = {self.t.render(value)}"
         return self.expect_raises_from(exceptions, call, lambda: self.t.set(obj, attribute, value))
 
-    def check(self, ok: bool, *, expected: str, observed: str, call: str = "") -> None:
-        """Fail the clause unless ``ok``."""
+    def check(
+        self, ok: bool, *, expected: str, observed: str, call: str = "", replay: str = ""
+    ) -> None:
+        """Fail the clause unless ``ok``; ``replay`` is ``ok`` as Python over the snippet's
+        names, which the replay evaluates to tell by itself whether the target still fails."""
         if not ok:
-            self.fail(call=call, expected=expected, observed=observed)
+            self.fail(call=call, expected=expected, observed=observed, replay=replay)
 
-    def fail(self, *, call: str, expected: str, observed: str) -> NoReturn:
-        """The target violates the clause under check."""
+    def fail(
+        self, *, call: str, expected: str, observed: str, replay: str = "", replayed: bool = False
+    ) -> NoReturn:
+        """The target violates the clause under check. The replay ends with the check: ``replay``
+        (a condition), or the call already replaced by its check (``replayed``), or a note that
+        it cannot tell."""
         clause_id = self.clause.id if self.clause else "?"
         text = self.clause.text.en if self.clause else ""
+        if replay:
+            self.t.add(
+                f"replay.check({replay}, {self._fields(call)}, "
+                f"expected={expected!r}, observed={observed!r})"
+            )
+        elif not replayed:
+            why = "the suite computed it from values the snippet does not name"
+            self.t.add(f"replay.not_replayable(clause={clause_id!r}, why={why!r})")
         raise ConformanceFailure(
             clause_id, text, call or "(see replay)", expected, observed, self.t.source()
         )

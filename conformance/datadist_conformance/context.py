@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import os
+import site
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 
 from . import __version__
 from .speclib import Spec
 from .target import Target
-from .transcript import Transcript
+from .transcript import LiveFile, Transcript
 
-__all__ = ["SuiteContext"]
+__all__ = ["SuiteContext", "python_path"]
+
+
+def python_path(modules: list[ModuleType]) -> str:
+    """``PYTHONPATH=... `` naming where the target, its adapter and the suite were imported
+    from, leaving out the site-packages directories every interpreter of the venv searches."""
+    sites = {Path(p).resolve() for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    roots: list[str] = []
+    for module in [*modules, sys.modules["datadist_conformance"]]:
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        root = Path(file).resolve().parent
+        for _ in range(module.__name__.count(".") + (file.endswith("__init__.py"))):
+            root = root.parent
+        if root not in sites and str(root) not in roots:
+            roots.append(str(root))
+    return f"PYTHONPATH={os.pathsep.join(roots)} " if roots else ""
 
 
 @dataclass(frozen=True)
@@ -22,6 +44,8 @@ class SuiteContext:
     adapter_spec: str | None = None  #: as given on the command line, for replay snippets
     level: str = "document"  #: the certification level: which clauses this run checks
     peer_mode: str = "inprocess"  #: where a DECODER linked to a PROMPT lives (peer.mode)
+    #: the running example's transcript, mirrored for the runner when the process dies in a call
+    live: LiveFile | None = None
 
     def supported(self, api_id: str) -> bool:
         """Whether the API exists on this run's product line."""
@@ -43,9 +67,11 @@ class SuiteContext:
             + (" --peer process" if self.peer_mode == "process" else "")
             + "\n"
         )
+        modules = [self.target.module, sys.modules[type(self.target.adapter).__module__]]
         header = (
             f"# Replay against {self.target.name} {self.target.version} as product line {self.product_id}\n"
             f"# (datadist-conformance {__version__}, profile {self.profile}, seed {self.seed})\n"
+            f"# run it saved as replay.py: {python_path(modules)}python replay.py\n"
             + rerun
             + "from datadist_conformance import replay\n"
             + (
@@ -55,4 +81,4 @@ class SuiteContext:
                 else f"m, adapter = replay.target({self.target.name!r}, adapter={self.adapter_spec!r})"
             )
         )
-        return Transcript(self.target.name, header)
+        return Transcript(self.target.name, header, self.live)

@@ -63,6 +63,7 @@ class Scenario:
         self.adapter = ctx.target.adapter
         self.t = ctx.new_transcript(self.recorder.test_id)
         self.t.bind(self.m, "m")
+        self.t.module = self.m  # its classes render as m.<name>
         self.t.bind(self.adapter, "adapter")
         self.cross_process = ctx.peer_mode == "process"
         self.names = TargetNames(self.t, self.m, ctx.itemsize, cross_process=self.cross_process)

@@ -40,6 +40,7 @@ from .recorder import Recorder
 from .results import TestResult
 from .speclib import LEVELS, load_spec
 from .target import AdapterLoadError, load_target
+from .transcript import LiveFile
 
 _STATE_KEY = pytest.StashKey["_PluginState"]()
 
@@ -122,6 +123,8 @@ class _PluginState:
             if option("--datadist-journal")
             else None
         )
+        #: the running example's calls, which the runner makes the replay of a test that dies
+        self.live = LiveFile(f"{journal}.transcript") if journal else None
         path = option("--datadist-expectations")
         self.expectations: list[Expectation] = load_expectations(Path(path)) if path else []
         self.used_expectations: set[int] = set()
@@ -148,6 +151,7 @@ class _PluginState:
                 adapter_spec=self.adapter,
                 level=self.level,
                 peer_mode=resolve_peer_mode(target, self.peer, self.product),
+                live=self.live,
             )
         return self._context
 
@@ -280,6 +284,8 @@ def pytest_runtest_protocol(
         return (yield)
     state = _state(item.config)
     state.log(f"start {_test_name(item)} {_family(item)} {','.join(_clauses(item)) or '-'}")
+    if state.live is not None:
+        state.live.rewrite("")  # no calls of an earlier test in the replay of this one
     if state.faults is not None:
         faulthandler.dump_traceback_later(state.timeout, exit=True, file=state.faults)
     else:
@@ -477,3 +483,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.journal is not None:
         state.log("finished")
         state.journal.close()
+    if state.live is not None:
+        state.live.close()

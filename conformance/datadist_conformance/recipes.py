@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .harness import Layout, Scenario, describe
+from .harness import Layout, Scenario
 
 __all__ = ["RECIPES", "Call", "recipe_for"]
 
@@ -41,11 +41,7 @@ class Call:
         try:
             return self.perform(s, args)
         except Exception as exc:
-            return s.checker.fail(
-                call=self.describe(s, args),
-                expected="the call succeeds",
-                observed=f"raised {describe(exc)}",
-            )
+            return s.checker.fail_call(self.describe(s, args), exc)
 
     def expect_raises(
         self, s: Scenario, exceptions: list[str], args: dict[str, Any] | None = None

@@ -31,13 +31,11 @@ def allocate_or_refused(
     except s.checker.exception_types(exceptions):
         return None
     except Exception as exc:
+        call = f"{method}({', '.join(s.t.render(a) for a in args)})"
+        expected = f"the cache, or {' or '.join(exceptions)} when the pool cannot hold it"
+        s.checker.replay_outcome(exceptions, call, expected, clause=clause)
         raise ConformanceFailure(
-            clause.id,
-            clause.text.en,
-            f"{method}({', '.join(s.t.render(a) for a in args)})",
-            f"the cache, or {' or '.join(exceptions)} when the pool cannot hold it",
-            describe(exc),
-            s.t.source(),
+            clause.id, clause.text.en, call, expected, describe(exc), s.t.source()
         ) from exc
 
 

@@ -6,7 +6,8 @@ A snippet in a report starts with::
     m, adapter = replay.target("llm_datadist_ref", adapter=None)
 
 and fills caches with ``replay.fill(adapter, cache, tensor_bytes, num_tensors, seed)``,
-exactly as the suite did. A snippet of peer mode ``process`` starts with
+exactly as the suite did, and ends with the failed check (:mod:`.replaycheck`): it raises
+AssertionError with the report's message when the target still misbehaves. A snippet of peer mode ``process`` starts with
 ``m, adapter, peer = replay.peer_target(...)`` instead: ``peer.<Class>(...)`` builds objects in a
 helper process, ``peer.link(...)`` links there, and ``replay.fill(peer, ...)`` writes there.
 """
@@ -20,9 +21,42 @@ from typing import Any
 
 from .adapter import Adapter
 from .peer.client import PeerProcess, Recipes
+from .replaycheck import (
+    accepted,
+    admits,
+    allocate_until_refused,
+    check,
+    digest,
+    expect_ok,
+    expect_ok_or_raises,
+    expect_raises,
+    fits,
+    not_replayable,
+    raised,
+    tensors,
+    unreproducible,
+)
 from .target import load_target
 
-__all__ = ["fill", "pattern", "peer_target", "target"]
+__all__ = [
+    "accepted",
+    "admits",
+    "allocate_until_refused",
+    "check",
+    "digest",
+    "expect_ok",
+    "expect_ok_or_raises",
+    "expect_raises",
+    "fill",
+    "fits",
+    "not_replayable",
+    "pattern",
+    "peer_target",
+    "raised",
+    "target",
+    "tensors",
+    "unreproducible",
+]
 
 
 def target(impl: str, adapter: str | None = None) -> tuple[ModuleType, Adapter]:

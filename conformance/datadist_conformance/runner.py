@@ -179,7 +179,7 @@ def _attempt(
     journal = work / f"journal-{attempt}.log"
     raw = work / f"results-{attempt}.json"
     log = work / f"pytest-{attempt}.log"
-    for path in (journal, raw, Path(f"{journal}.faults")):
+    for path in (journal, raw, Path(f"{journal}.faults"), Path(f"{journal}.transcript")):
         path.unlink(missing_ok=True)
     command = [
         sys.executable,
@@ -256,6 +256,7 @@ def _attempt(
             outcome="error",
             duration=0.0,
             message=f"crashed: {crash}\n{faults or _tail(log)}",
+            replay=_crash_replay(Path(f"{journal}.transcript"), crash),
         )
     return _Attempt(tests, unused, False, crash, crashed_test, facts)
 
@@ -319,6 +320,13 @@ def _journal_state(journal: Path) -> tuple[bool, tuple[str, str, list[str]] | No
         elif words[:1] == ["finished"]:
             finished = True
     return finished, running
+
+
+def _crash_replay(live: Path, crash: str) -> str:
+    """The calls of the example the test process died in, the call in progress last: run, the
+    replay dies the same way (or hangs) where the target still does."""
+    text = live.read_text("utf-8", errors="replace").strip() if live.is_file() else ""
+    return f"{text}\n# {crash}, in the last call above\n" if text else ""
 
 
 def _describe_exit(

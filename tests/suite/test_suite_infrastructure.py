@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -17,7 +18,7 @@ from datadist_conformance.speclib import load_spec
 from datadist_conformance.strategies import wrong_values
 from datadist_conformance.target import load_target
 from datadist_conformance.templates import load_all
-from datadist_conformance.transcript import Transcript
+from datadist_conformance.transcript import LiveFile, Transcript
 from datadist_conformance.typecheck import admits
 
 SPEC = load_spec()
@@ -106,7 +107,39 @@ def test_transcript_records_calls_and_failures() -> None:
     with pytest.raises(ZeroDivisionError):
         transcript.invoke("m.divide", lambda: 1 / 0)
     assert transcript.lines[0] == "m.make(1, b=2)  # -> [1, 2]"
-    assert transcript.lines[1].startswith("m.divide()  # raises ZeroDivisionError")
+    # a call that raised runs inside replay.raised, so that a replay goes on past it
+    assert transcript.lines[1].startswith("with replay.raised('ZeroDivisionError'):  # division")
+    assert transcript.lines[2] == "    m.divide()"
+
+
+def test_the_live_transcript_holds_the_call_in_progress(tmp_path: Path) -> None:
+    """What the runner makes the replay of a test whose process died inside a call."""
+    live = LiveFile(str(tmp_path / "live"))
+    transcript = Transcript("m", "# header", live)
+    seen: list[str] = []
+    transcript.invoke("m.make", lambda: seen.append((tmp_path / "live").read_text()))
+    assert seen == ["# header\nm.make()  # in progress when the test process died\n"]
+    with pytest.raises(ZeroDivisionError):
+        transcript.invoke("m.divide", lambda: 1 / 0)
+    live.close()
+    assert (tmp_path / "live").read_text() == transcript.source()
+
+
+def test_transcript_renders_sets_classes_and_unrenderable_values_as_source() -> None:
+    class Thing:
+        pass
+
+    module = type("M", (), {"Thing": Thing})
+    transcript = Transcript("m")
+    transcript.module = module
+    assert transcript.render({2, 1}) == "{1, 2}"
+    assert transcript.render(frozenset()) == "frozenset()"
+    assert transcript.render(Thing) == "m.Thing"
+    assert transcript.render(int) == "int"
+    assert transcript.render(object()) == "object()"
+    shown = transcript.render(Thing())
+    assert shown.startswith("replay.unreproducible('<"), shown
+    compile(shown, "<replay>", "eval")  # valid source, never a comment inside a call
 
 
 def test_a_replay_snippet_runs_on_its_own(

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from ..harness import Cache, Layout, PoolSpec, Scenario, describe
 from ..integrity import expect_no_overlap, expect_pool_whole
-from ..refusals import allocate_or_refused
+from ..refusals import REFUSAL_CLAUSE, allocate_or_refused
 from ..speclib import Clause
 from ..strategies import boundary_first, pool_specs
 from . import template
@@ -49,9 +49,11 @@ def _rejects(s: Scenario, clause: Clause, values: list[Any]) -> None:
         config = _config(s)
         if not _accepted_at_assignment(s, exceptions, config, option, value):
             continue
+        s.t.begin_block("if accepted:  # a target may reject it at assignment instead")
         s.t.comment("accepted at assignment: LLMDataDist.init must reject it")
         datadist, options = s.engines.unstarted(config)
         s.checker.expect_raises(list(at_init), datadist, "init", options)
+        s.t.end_block()
 
 
 def _accepted_at_assignment(
@@ -59,17 +61,20 @@ def _accepted_at_assignment(
 ) -> bool:
     """Assign ``value``: False when rejected with one of ``exceptions``; a failure otherwise."""
     call = f"{s.t.render(config)}.{option} = {s.t.render(value)}"
+    expected = f"accepted, or rejected with {' or '.join(exceptions)}"
+    accepted = True
     try:
         s.t.set(config, option, value)
     except s.checker.exception_types(exceptions):
-        return False
+        accepted = False
     except Exception as exc:
+        s.checker.replay_outcome(exceptions, call, expected, prefix="raised ")
         s.checker.fail(
-            call=call,
-            expected=f"accepted, or rejected with {' or '.join(exceptions)}",
-            observed=f"raised {describe(exc)}",
+            call=call, expected=expected, observed=f"raised {describe(exc)}", replayed=True
         )
-    return True
+    # the replay takes the branch the target it runs against takes
+    s.checker.replay_outcome(exceptions, call, expected, prefix="raised ", named="accepted")
+    return accepted
 
 
 def _accepts(s: Scenario, clause: Clause, values: list[Any]) -> None:
@@ -192,12 +197,23 @@ def _count_fitting(s: Scenario, engine: Any, placement: str, size: int, most: in
     """Allocate one-tensor caches of ``size`` bytes until one fails, at most ``most + 1``."""
     caches: list[Cache] = []
     layout = Layout(1, (1, size), 1)
+    mark = len(s.t.lines)
     for _ in range(most + 1):
         desc = s.desc(layout, placement=placement)
+        describe_desc = s.t.last_call[1]
         raw = allocate_or_refused(s, engine.cache_manager, "allocate_cache", desc)
         if raw is None:
             break
         caches.append(Cache(raw, layout))
+    # In the replay, the loop itself: so that it counts what the target it runs against fits.
+    refusals = tuple(s.ctx.spec.clause(REFUSAL_CLAUSE).params["exceptions"])
+    s.t.replace_last(
+        f"fitted = replay.allocate_until_refused(m, {refusals!r}, lambda: "
+        f"{s.t.render(engine.cache_manager)}.allocate_cache({describe_desc}), {most + 1})",
+        start=mark,
+    )
+    for number, cache in enumerate(caches):
+        s.t.bind(cache.raw, f"fitted[{number}]")
     return caches
 
 
@@ -229,12 +245,14 @@ def page_alignment(s: Scenario, clause: Clause, data: Any) -> None:
         call=call,
         expected=f"at least {fewest} fit: each takes {needs} pages of {whole_pages}",
         observed=f"{len(caches)} fit",
+        replay=f"len(fitted) >= {fewest}",
     )
     s.checker.check(
         len(caches) <= most,
         call=call,
         expected=f"at most {most} fit: each takes {needs} whole pages and none reaches past memory_size",
         observed=f"{len(caches)} fit",
+        replay=f"len(fitted) <= {most}",
     )
     addresses = [int(c.raw.tensor_addrs[0]) for c in caches]
     misaligned = [(a, b) for a, b in combinations(addresses, 2) if (a - b) % page]

@@ -27,6 +27,7 @@ def _compare(s: Scenario, cache: Cache, model: list[bytearray], call: str) -> No
                 call=call,
                 expected=f"tensor {tensor} equals the model (source bytes where the call names them, old bytes elsewhere)",
                 observed=f"tensor {tensor} differs in bytes [{first}, {last}] of {len(want)}",
+                replay=s.caches.bytes_condition(cache, model),
             )
 
 

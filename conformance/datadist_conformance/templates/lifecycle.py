@@ -18,7 +18,7 @@ from ..checks import untestable
 from ..harness import Cache, Engine, Layout, PoolSpec, Scenario, describe
 from ..integrity import expect_no_overlap, expect_pool_whole
 from ..recipes import recipe_for
-from ..refusals import allocate_or_refused
+from ..refusals import REFUSAL_CLAUSE, allocate_or_refused
 from ..speclib import Clause
 from ..strategies import boundary_first, layouts, pool_specs, seeds
 from . import template
@@ -35,14 +35,22 @@ def _fits(s: Scenario, engine: Engine, allocate: str = "allocate_cache") -> bool
     """Whether one more BIG cache fits; the attempt is released again when it does."""
     s.t.comment("does a second three-page cache fit?")
     desc = s.desc(BIG)
-    cache = allocate_or_refused(s, engine.cache_manager, allocate, desc)
-    if cache is None:
-        return False
     release = (
         "deallocate_blocks_cache" if allocate == "allocate_blocks_cache" else "deallocate_cache"
     )
-    s.checker.setup(engine.cache_manager, release, cache)
-    return True
+    mark = len(s.t.lines)
+    cache = allocate_or_refused(s, engine.cache_manager, allocate, desc)
+    if cache is not None:
+        s.checker.setup(engine.cache_manager, release, cache)
+    # in the replay, the question itself, asked of the target it runs against
+    refusals = tuple(s.ctx.spec.clause(REFUSAL_CLAUSE).params["exceptions"])
+    cm = s.t.render(engine.cache_manager)
+    s.t.replace_last(
+        f"fits = replay.fits(m, {refusals!r}, lambda: {cm}.{allocate}({s.t.render(desc)}), "
+        f"lambda cache: {cm}.{release}(cache))",
+        start=mark,
+    )
+    return cache is not None
 
 
 def _require_capacity(s: Scenario, engine: Engine, allocate: str = "allocate_cache") -> None:
@@ -67,6 +75,7 @@ def _expect_released(s: Scenario, engine: Engine, after: str) -> None:
         call="allocate_cache(three-page CacheDesc)",
         expected=f"fits: the first cache's memory returned to the pool after {after}",
         observed="the allocation failed: the memory was not released",
+        replay="fits",
     )
 
 
@@ -76,6 +85,7 @@ def _expect_held(s: Scenario, engine: Engine, after: str) -> None:
         call="allocate_cache(three-page CacheDesc)",
         expected=f"does not fit: the cache is still referenced after {after}",
         observed="the allocation succeeded: the memory was released too early",
+        replay="not fits",
     )
 
 
@@ -104,6 +114,9 @@ def pull_into_second_batch(
         call="pull_cache(key, two-batch cache, batch_index=1)",
         expected="batch index 0 of the destination unchanged",
         observed=f"it changed in tensors {touched}",
+        replay=s.caches.bytes_condition(
+            Cache(target.raw, slice_layout), [bytes(t[:span]) for t in before]
+        ),
     )
     return [tensor[span:] for tensor in after]
 
@@ -114,11 +127,14 @@ def expect_slice(
     size = layout.slice_bytes
     expected = [bytes(tensor[index * size : (index + 1) * size]) for tensor in model]
     wrong = [t for t, (got, want) in enumerate(zip(pulled, expected, strict=True)) if got != want]
+    target = s.caches.last_read  # the two-batch destination pull_into_second_batch read
+    assert target is not None
     s.checker.check(
         not wrong,
         call=f"pull_cache({what})",
         expected=f"the bytes of batch index {index} in every tensor",
         observed=f"other bytes in tensors {wrong}" + _which_slice(pulled, model, layout),
+        replay=s.caches.bytes_condition(target, expected, start=target.layout.slice_bytes),
     )
 
 
@@ -269,6 +285,7 @@ def releases_memory(s: Scenario, clause: Clause, data: Any) -> None:
         call=f"{allocate}(three-page CacheDesc)",
         expected=f"fits: {release} returned the first cache's memory",
         observed="the allocation failed: the memory was not released",
+        replay="fits",
     )
 
 
@@ -326,23 +343,29 @@ def _deallocate_absent_changes_nothing(s: Scenario, engine: Engine, layout: Layo
     absent.append(("already released", released))
     live.append(s.caches.allocate(engine, layout))  # it may sit where `released` was
     addresses = [list(cache.raw.tensor_addrs) for cache in live]
+    s.t.add(f"addresses = [{', '.join(f'list({s.t.render(c.raw)}.tensor_addrs)' for c in live)}]")
     models = [s.caches.fill(cache, 40 + i) for i, cache in enumerate(live)]
     for what, cache in absent:
         s.t.comment(f"deallocate_cache of a cache {what}")
         result = s.checker.expect_ok(engine.cache_manager, "deallocate_cache", cache.raw)
+        if result is not None:
+            s.t.replace_last(f"returned = {s.t.last_call[1]}")
         s.checker.check(
             result is None,
             call=f"deallocate_cache(cache {what})",
             expected="None",
             observed=repr(result),
+            replay="returned is None",
         )
-    for cache, before, model in zip(live, addresses, models, strict=True):
+    for number, (cache, before, model) in enumerate(zip(live, addresses, models, strict=True)):
+        kept = s.caches.bytes_condition(cache, model)
         s.checker.check(
             list(cache.raw.tensor_addrs) == before
             and s.caches.read(cache) == [bytes(m) for m in model],
             call="deallocate_cache of an absent cache, then reading the live caches",
             expected="every live cache keeps its tensor_addrs and its bytes",
             observed="a live cache changed",
+            replay=f"list({s.t.render(cache.raw)}.tensor_addrs) == addresses[{number}] and {kept}",
         )
 
 

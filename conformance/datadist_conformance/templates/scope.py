@@ -36,10 +36,10 @@ def paged_attention_only(s: Scenario, clause: Clause, data: Any) -> None:
         except exceptions:
             carried_out = False  # rejected: nothing may change
         except Exception as exc:
+            expected = f"raises {' or '.join(clause.params['exceptions'])}, or succeeds"
+            s.checker.replay_outcome(clause.params["exceptions"], call, expected, prefix="raised ")
             s.checker.fail(
-                call=call,
-                expected=f"raises {' or '.join(clause.params['exceptions'])}, or succeeds",
-                observed=f"raised {describe(exc)}",
+                call=call, expected=expected, observed=f"raised {describe(exc)}", replayed=True
             )
         for cache, before in ((device, device_before), (host, host_before)):
             for tensor, (old, new) in enumerate(zip(before, s.caches.read(cache), strict=True)):
