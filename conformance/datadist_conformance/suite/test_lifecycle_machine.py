@@ -119,6 +119,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         )
         if self.can_pull:
             self._pull_after_release()
+            self._pull_after_remove()
 
     def _pull_after_release(self) -> None:
         """The rarest chain of the rules, every run: a keyed cache released by id is still
@@ -301,10 +302,26 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.dead_keys[req_id] = "allocate_cache.refs.key_released_by_pull"
         self.s.checker.setup(self.decoder.cache_manager, "deallocate_cache", target.raw)
 
+    def _pull_after_remove(self) -> None:
+        """Every run, not only when the rules happen to line up: a key released by pulling it
+        (the chain above) and a key released by remove_cache_key can no longer be pulled."""
+        for req_id in list(self.dead_keys):
+            self._pull_dead(req_id)
+        req_id = next(self.req_ids)
+        layout = Layout(1, (1, 16), 1)
+        raw = self._allocate("allocate_cache", self.s.desc(layout), [self._key(req_id)])
+        self.caches.append(ModelCache(Cache(raw, layout), []))
+        self._clause("allocate_cache.refs.key_released_by_remove")
+        self.s.checker.expect_ok(self.prompt.cache_manager, "remove_cache_key", self._key(req_id))
+        self.dead_keys[req_id] = "remove_cache_key.not_pullable_after"
+        self._pull_dead(req_id)
+
     @precondition(lambda self: self.can_pull and bool(self.dead_keys))
     @rule(data=st.data())
     def pull_dead_key(self, data: st.DataObject) -> None:
-        req_id = data.draw(st.sampled_from(sorted(self.dead_keys)), label="dead req_id")
+        self._pull_dead(data.draw(st.sampled_from(sorted(self.dead_keys)), label="dead req_id"))
+
+    def _pull_dead(self, req_id: int) -> None:
         exceptions = self._clause(self.dead_keys[req_id])
         assert self.decoder is not None
         target = self.s.checker.setup(
