@@ -143,12 +143,22 @@ class Checker:
         except Exception as exc:
             self.fail_call(call, exc)
 
-    def fail_call(self, call: str, exc: BaseException) -> NoReturn:
-        """The last call raised ``exc``, and the clause says it succeeds."""
-        self.t.replace_last(
-            f"replay.expect_ok(lambda: {self.t.last_call[1]}, {self._fields(call)})"
+    def fail_call(
+        self,
+        call: str,
+        exc: BaseException,
+        expected: str = "the call succeeds",
+        suffix: str = "",
+    ) -> NoReturn:
+        """The last call raised ``exc``, and the clause says it succeeds (the report says
+        ``expected``, and ``suffix`` after the exception)."""
+        shown = (f", expected={expected!r}" if expected != "the call succeeds" else "") + (
+            f", suffix={suffix!r}" if suffix else ""
         )
-        self.fail(call=call, expected="the call succeeds", observed=f"raised {describe(exc)}",
+        self.t.replace_last(
+            f"replay.expect_ok(lambda: {self.t.last_call[1]}, {self._fields(call)}{shown})"
+        )
+        self.fail(call=call, expected=expected, observed=f"raised {describe(exc)}{suffix}",
                   replayed=True)  # fmt: skip
 
     def expect_raises(
@@ -229,9 +239,7 @@ class Checker:
         try:
             self.t.set(obj, attribute, value)
         except Exception as exc:
-            self.fail(
-                call=call, expected="the assignment is accepted", observed=f"raised {describe(exc)}"
-            )
+            self.fail_call(call, exc, "the assignment is accepted")
 
     def expect_set_raises(
         self, exceptions: Sequence[str], obj: Any, attribute: str, value: Any

@@ -104,10 +104,11 @@ def expect_pool_whole(
             cm, "allocate_cache", s.desc(Layout(1, (1, whole), 1), placement=placement)
         )
     except Exception as exc:
-        s.checker.fail(
-            call=call,
-            expected="it fits: every page is usable again",
-            observed=f"raised {describe(exc)} (pages were lost or are still held)",
+        s.checker.fail_call(
+            call,
+            exc,
+            "it fits: every page is usable again",
+            " (pages were lost or are still held)",
         )
     s.checker.setup(cm, "deallocate_cache", cache)
     too_big = s.desc(Layout(1, (1, over), 1), placement=placement)

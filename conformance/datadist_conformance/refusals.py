@@ -45,6 +45,13 @@ def expect_refused(
     """allocate_cache(*args) must be refused: a cache that fits fails the running clause."""
     cache = allocate_or_refused(s, cache_manager, "allocate_cache", *args, also=also)
     if cache is not None:
+        refusals = (*s.ctx.spec.clause(REFUSAL_CLAUSE).params["exceptions"], *also)
+        s.t.replace_last(  # the replay asks the target it runs against
+            f"fits = replay.fits(m, {refusals!r}, lambda: {s.t.last_call[1]}, lambda cache: None)"
+        )
         s.checker.fail(
-            call=call, expected="it is refused: the pool cannot hold it", observed="it fit"
+            call=call,
+            expected="it is refused: the pool cannot hold it",
+            observed="it fit",
+            replay="not fits",
         )

@@ -58,15 +58,21 @@ def check(ok: bool, *, clause: str, text: str, call: str, expected: str, observe
         raise AssertionError(failure_message(clause, text, call, expected, observed))
 
 
-def expect_ok(action: Callable[[], Any], *, clause: str, text: str, call: str) -> Any:
-    """A call the clause says succeeds."""
+def expect_ok(
+    action: Callable[[], Any],
+    *,
+    clause: str,
+    text: str,
+    call: str,
+    expected: str = "the call succeeds",
+    suffix: str = "",
+) -> Any:
+    """A call the clause says succeeds (the report says ``suffix`` after the exception)."""
     try:
         return action()
     except Exception as exc:
-        message = failure_message(
-            clause, text, call, "the call succeeds", f"raised {describe(exc)}"
-        )
-        raise AssertionError(message) from exc
+        observed = f"raised {describe(exc)}{suffix}"
+        raise AssertionError(failure_message(clause, text, call, expected, observed)) from exc
 
 
 def expect_raises(
