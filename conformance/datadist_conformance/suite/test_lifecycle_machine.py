@@ -118,40 +118,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.prompt.cache_manager, "deallocate_cache", fillers[0].cache.raw
         )
         if self.can_pull:
-            self._pull_after_release()
-            self._pull_after_remove()
-
-    def _pull_after_release(self) -> None:
-        """The rarest chain of the rules, every run: a keyed cache released by id is still
-        pullable through its key (deferred release); after the pull the key is dead."""
-        layout = Layout(1, (1, 64), 1)
-        req_id = next(self.req_ids)
-        raw = self._allocate("allocate_cache", self.s.desc(layout), [self._key(req_id)])
-        entry = ModelCache(
-            Cache(raw, layout), self.s.caches.fill(Cache(raw, layout), next(self.seed))
-        )
-        entry.keys[req_id] = 0
-        self.caches.append(entry)
-        self.s.checker.expect_ok(self.prompt.cache_manager, "deallocate_cache", raw)
-        entry.id_reference = False
-        self._clause("deallocate_cache.deferred_until_keys_released")
-        assert self.decoder is not None
-        target = Cache(
-            self.s.checker.setup(self.decoder.cache_manager, "allocate_cache", self.s.desc(layout)),
-            layout,
-        )
-        self.s.checker.expect_ok(
-            self.decoder.cache_manager, "pull_cache", self._key(req_id), target.raw, 0
-        )
-        self.s.checker.check(
-            self.s.caches.read(target)[0] == bytes(entry.model[0]),
-            call="pull_cache(the key of a cache released by id)",
-            expected="its bytes: the key still holds the cache",
-            observed="other bytes",
-        )
-        del entry.keys[req_id]
-        self.dead_keys[req_id] = "allocate_cache.refs.key_released_by_pull"
-        self.s.checker.setup(self.decoder.cache_manager, "deallocate_cache", target.raw)
+            pull_after_release(self)
+            pull_after_remove(self)
 
     def _clause(self, clause_id: str) -> list[str]:
         """Check ``clause_id`` from now on (counted as exercised for the run's results);
@@ -302,20 +270,6 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.dead_keys[req_id] = "allocate_cache.refs.key_released_by_pull"
         self.s.checker.setup(self.decoder.cache_manager, "deallocate_cache", target.raw)
 
-    def _pull_after_remove(self) -> None:
-        """Every run, not only when the rules happen to line up: a key released by pulling it
-        (the chain above) and a key released by remove_cache_key can no longer be pulled."""
-        for req_id in list(self.dead_keys):
-            self._pull_dead(req_id)
-        req_id = next(self.req_ids)
-        layout = Layout(1, (1, 16), 1)
-        raw = self._allocate("allocate_cache", self.s.desc(layout), [self._key(req_id)])
-        self.caches.append(ModelCache(Cache(raw, layout), []))
-        self._clause("allocate_cache.refs.key_released_by_remove")
-        self.s.checker.expect_ok(self.prompt.cache_manager, "remove_cache_key", self._key(req_id))
-        self.dead_keys[req_id] = "remove_cache_key.not_pullable_after"
-        self._pull_dead(req_id)
-
     @precondition(lambda self: self.can_pull and bool(self.dead_keys))
     @rule(data=st.data())
     def pull_dead_key(self, data: st.DataObject) -> None:
@@ -345,6 +299,52 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.s.desc(Layout(1, (1, 8), 1)),
             [self._key(req_id)],
         )
+
+
+# The machine's set-up chains (fill_the_pool runs them), kept out of the class so that its
+# methods are the machine's rules and their helpers.
+def pull_after_release(m: LifecycleMachine) -> None:
+    """The rarest chain of the rules, every run: a keyed cache released by id is still
+    pullable through its key (deferred release); after the pull the key is dead."""
+    layout = Layout(1, (1, 64), 1)
+    req_id = next(m.req_ids)
+    raw = m._allocate("allocate_cache", m.s.desc(layout), [m._key(req_id)])
+    entry = ModelCache(Cache(raw, layout), m.s.caches.fill(Cache(raw, layout), next(m.seed)))
+    entry.keys[req_id] = 0
+    m.caches.append(entry)
+    m.s.checker.expect_ok(m.prompt.cache_manager, "deallocate_cache", raw)
+    entry.id_reference = False
+    m._clause("deallocate_cache.deferred_until_keys_released")
+    assert m.decoder is not None
+    target = Cache(
+        m.s.checker.setup(m.decoder.cache_manager, "allocate_cache", m.s.desc(layout)),
+        layout,
+    )
+    m.s.checker.expect_ok(m.decoder.cache_manager, "pull_cache", m._key(req_id), target.raw, 0)
+    m.s.checker.check(
+        m.s.caches.read(target)[0] == bytes(entry.model[0]),
+        call="pull_cache(the key of a cache released by id)",
+        expected="its bytes: the key still holds the cache",
+        observed="other bytes",
+    )
+    del entry.keys[req_id]
+    m.dead_keys[req_id] = "allocate_cache.refs.key_released_by_pull"
+    m.s.checker.setup(m.decoder.cache_manager, "deallocate_cache", target.raw)
+
+
+def pull_after_remove(m: LifecycleMachine) -> None:
+    """Every run, not only when the rules happen to line up: a key released by pulling it
+    (the chain above) and a key released by remove_cache_key can no longer be pulled."""
+    for req_id in list(m.dead_keys):
+        m._pull_dead(req_id)
+    req_id = next(m.req_ids)
+    layout = Layout(1, (1, 16), 1)
+    raw = m._allocate("allocate_cache", m.s.desc(layout), [m._key(req_id)])
+    m.caches.append(ModelCache(Cache(raw, layout), []))
+    m._clause("allocate_cache.refs.key_released_by_remove")
+    m.s.checker.expect_ok(m.prompt.cache_manager, "remove_cache_key", m._key(req_id))
+    m.dead_keys[req_id] = "remove_cache_key.not_pullable_after"
+    m._pull_dead(req_id)
 
 
 @pytest.mark.clause(*CLAUSES)
