@@ -6,7 +6,7 @@
       - clause: allocate_cache.keys.duplicate_last_wins      # every test of the clause
         reason: "rejects duplicate keys (E-duplicate-keys-vendor-rejects)"
         products: [atlas-a3]                                  # optional; default every line
-      - test: "test_clause[copy_cache.bounds]"               # one test
+      - test: "test_clause_property[copy_cache.bounds]"      # one test
         reason: "..."
 
 A test's failure is reported ``expected-fail`` only when it fails on exactly the

@@ -13,15 +13,18 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+from .checks import untestable
 from .harness import Cache, Engine, Layout, PoolSpec, Scenario, describe
 from .refusals import expect_refused
 
 __all__ = [
+    "bytes_checked_or_untestable",
     "expect_bytes_unchanged",
     "expect_keys_bound",
     "expect_keys_free",
     "expect_no_overlap",
     "expect_pool_whole",
+    "fill_all",
     "snapshot",
     "usable_bytes",
 ]
@@ -32,6 +35,29 @@ def snapshot(s: Scenario, caches: Sequence[Cache]) -> list[list[bytes]]:
     if not s.ctx.target.has("bytes"):
         return []
     return [s.caches.read(cache) for cache in caches]
+
+
+def fill_all(s: Scenario, caches: Sequence[Cache], seed: int) -> list[list[bytes]]:
+    """Give every tensor of ``caches`` a distinct pattern; their bytes (empty without ``bytes``)."""
+    if not s.ctx.target.has("bytes"):
+        return []
+    return [
+        [bytes(t) for t in s.caches.fill(cache, seed + number)]
+        for number, cache in enumerate(caches)
+    ]
+
+
+def bytes_checked_or_untestable(s: Scenario, what: str) -> None:
+    """End a check whose "no byte changed" half needs ``bytes`` as untestable without it.
+
+    Called after everything else the check can see without bytes, so a target that fails
+    those parts still fails; one that passes them is not counted as passing the whole clause.
+    """
+    if not s.ctx.target.has("bytes"):
+        untestable(
+            f"{what}: that no byte of the caches changed needs the adapter's 'bytes' "
+            f"capability, which {s.adapter.name} lacks"
+        )
 
 
 def expect_bytes_unchanged(

@@ -8,6 +8,7 @@ as a list of named choices.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,11 +23,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DTYPES",
+    "bad_block_copy_maps",
+    "bad_copy_cache_args",
+    "bad_swap_maps",
     "block_copy_maps",
+    "block_counts",
     "boundary_first",
     "key_plans",
     "layouts",
     "mixed_flags",
+    "other_pools",
     "pool_specs",
     "seeds",
     "swap_maps",
@@ -156,6 +162,20 @@ def _require(
         entries[free.pop(0)] = 1000
 
 
+#: Up to this many blocks, an order is a permutation hypothesis shrinks; beyond, a seeded shuffle.
+SHRINKABLE_ORDER = 16
+
+
+def _order(draw: st.DrawFn, n: int, label: str) -> list[int]:
+    """range(n) in a drawn order. Drawing a permutation of hundreds of blocks costs hundreds
+    of choices per example, which would dominate a ``ci`` run; long orders are one drawn seed."""
+    if n <= SHRINKABLE_ORDER:
+        return list(draw(st.permutations(range(n)), label=label))
+    order = list(range(n))
+    random.Random(draw(seeds(), label=f"{label} (shuffle seed)")).shuffle(order)
+    return order
+
+
 @st.composite
 def block_copy_maps(draw: st.DrawFn, *, num_blocks: int) -> dict[int, list[int]]:
     """{source block: [destination blocks]}, sources disjoint from every destination.
@@ -164,7 +184,7 @@ def block_copy_maps(draw: st.DrawFn, *, num_blocks: int) -> dict[int, list[int]]
     writes (or write one block twice) would have several right answers; the
     suite never draws them.
     """
-    blocks = draw(st.permutations(range(num_blocks)), label="block order")
+    blocks = _order(draw, num_blocks, "block order")
     num_sources = draw(st.integers(1, max(1, num_blocks // 2)), label="number of sources")
     sources, free = blocks[:num_sources], list(blocks[num_sources:])
     mapping: dict[int, list[int]] = {}
@@ -176,14 +196,121 @@ def block_copy_maps(draw: st.DrawFn, *, num_blocks: int) -> dict[int, list[int]]
     return mapping or {blocks[0]: [blocks[-1]]}
 
 
+#: Map lengths on either side of the batch sizes an implementation might copy in internally
+#: (workers, rings of staging buffers, chunks of 8 to 256 pairs).
+BATCHING_EDGES = (1, 2, 4, 5, 8, 9, 16, 17, 32, 33, 64, 65, 128, 129, 256, 257)
+
+
+def block_counts(*, low: int = 1, high: int = 300) -> st.SearchStrategy[int]:
+    """A number of blocks (or pairs) in [low, high], often just on either side of a batching edge."""
+    edges = [high, low, *(e for e in BATCHING_EDGES if low < e < high)]
+    return boundary_first(edges, st.integers(low, high))
+
+
 @st.composite
 def swap_maps(draw: st.DrawFn, *, source_blocks: int, destination_blocks: int) -> dict[int, int]:
-    """{source block: destination block}, destinations distinct."""
+    """{source block: destination block}, destinations distinct, 1 to every block long."""
     most = min(source_blocks, destination_blocks)
-    size = draw(boundary_first([most], st.integers(1, most)), label="blocks to swap")
-    sources = draw(st.permutations(range(source_blocks)), label="sources")[:size]
-    destinations = draw(st.permutations(range(destination_blocks)), label="destinations")[:size]
+    size = draw(block_counts(low=1, high=most), label="blocks to swap")
+    sources = _order(draw, source_blocks, "sources")[:size]
+    destinations = _order(draw, destination_blocks, "destinations")[:size]
     return dict(zip(sources, destinations, strict=True))
+
+
+def bad_block_indices(*, num_blocks: int) -> st.SearchStrategy[int]:
+    """A block index outside [0, num_blocks): just past either end, or far out."""
+    far = st.one_of(st.integers(num_blocks, num_blocks + 2**20), st.integers(-(2**20), -1))
+    return boundary_first([num_blocks, -1], far)
+
+
+@st.composite
+def bad_block_copy_maps(draw: st.DrawFn, *, num_blocks: int) -> dict[int, list[int]]:
+    """A valid copy_block_info with one index outside the cache, as a source or inside a
+    destination list, mostly after valid entries (so all-or-nothing validation is seen)."""
+    entries = list(draw(block_copy_maps(num_blocks=num_blocks), label="valid entries").items())
+    bad = draw(bad_block_indices(num_blocks=num_blocks), label="bad block index")
+    if draw(st.booleans(), label="bad index is a source"):
+        at = draw(boundary_first([len(entries)], st.integers(0, len(entries))), label="entry")
+        destination = draw(st.integers(0, num_blocks - 1), label="its destination")
+        entries.insert(at, (bad, [destination]))
+    else:
+        which = draw(
+            boundary_first([len(entries) - 1], st.integers(0, len(entries) - 1)), label="entry"
+        )
+        source, destinations = entries[which]
+        at = draw(
+            boundary_first([len(destinations)], st.integers(0, len(destinations))),
+            label="position in its destinations",
+        )
+        entries[which] = (source, [*destinations[:at], bad, *destinations[at:]])
+    return dict(entries)
+
+
+@st.composite
+def bad_swap_maps(
+    draw: st.DrawFn, *, source_blocks: int, destination_blocks: int
+) -> dict[int, int]:
+    """A valid src_to_dst with one pair naming a block outside its cache, mostly after valid
+    pairs."""
+    pairs = list(
+        draw(
+            swap_maps(source_blocks=source_blocks, destination_blocks=destination_blocks),
+            label="valid pairs",
+        ).items()
+    )
+    if draw(st.booleans(), label="bad index is a source"):
+        bad = (draw(bad_block_indices(num_blocks=source_blocks), label="bad source"), 0)
+    else:
+        bad = (
+            draw(st.integers(0, source_blocks - 1), label="source"),
+            draw(bad_block_indices(num_blocks=destination_blocks), label="bad destination"),
+        )
+    pairs = [pair for pair in pairs if pair[0] != bad[0]]  # the bad pair takes its source's place
+    at = draw(boundary_first([len(pairs)], st.integers(0, len(pairs))), label="position")
+    pairs.insert(at, bad)
+    return dict(pairs)
+
+
+@st.composite
+def bad_copy_cache_args(
+    draw: st.DrawFn, *, layout: Layout
+) -> tuple[str, tuple[int, int, int, int]]:
+    """(what is wrong, (dst_batch_index, src_batch_index, offset, size)) with one argument
+    outside the caches under every reading: a batch index past the batch, a negative offset,
+    or offset/size reaching past the whole tensor (past any slice, in bytes or in elements)."""
+    wrong = draw(
+        st.sampled_from(["dst_batch_index", "src_batch_index", "offset", "size"]), label="wrong"
+    )
+    total = layout.tensor_bytes
+    if wrong in {"dst_batch_index", "src_batch_index"}:
+        index = draw(bad_block_indices(num_blocks=layout.batch), label=wrong)
+        args = (index, 0, 0, -1) if wrong == "dst_batch_index" else (0, index, 0, -1)
+    elif wrong == "offset":
+        past = st.one_of(st.integers(total, total + 2**20), st.integers(-(2**20), -1))
+        offset = draw(boundary_first([total, -1], past), label="offset")
+        args = (0, 0, offset, draw(st.sampled_from([-1, 1]), label="size"))
+    else:
+        offset = draw(boundary_first([0], st.integers(0, total - 1)), label="offset")
+        low = total - offset + 1
+        size = draw(boundary_first([low], st.integers(low, low + 2**20)), label="size")
+        args = (0, 0, offset, size)
+    return wrong, args
+
+
+@st.composite
+def other_pools(draw: st.DrawFn, *, unlike: PoolSpec) -> PoolSpec | None:
+    """No second pool, or one whose size and page_shift both differ from ``unlike``'s: a value
+    of one option must not leak into the other pool."""
+    from .harness import PoolSpec
+
+    if not draw(st.booleans(), label="the other pool is configured"):
+        return None
+    shift = 13 if unlike.page_size == 1 << 11 else 11
+    pages = draw(st.integers(2, 24), label="other pool's pages")
+    size = pages * (1 << shift) + 3
+    if size == unlike.memory_size:
+        size += 1 << shift
+    return PoolSpec(size, shift)
 
 
 @st.composite

@@ -12,7 +12,7 @@ from datadist_conformance.runner import RunOptions, TargetLoadError, run_product
 DUPLICATE = "allocate_cache.keys.duplicate_last_wins"
 ONLY = (
     f"test_clause_property[{DUPLICATE}]",
-    "test_clause[copy_cache.bounds]",
+    "test_clause_property[copy_cache.bounds]",
     "test_clause[copy_cache.raises.timeout]",
     "test_clause[copy_cache.signature]",
 )
@@ -25,7 +25,10 @@ def _expectations(tmp_path: Path) -> Path:
             {
                 "expectations": [
                     {"clause": DUPLICATE, "reason": "first occurrence wins here"},
-                    {"test": "test_clause[copy_cache.bounds]", "reason": "thought broken, is not"},
+                    {
+                        "test": "test_clause_property[copy_cache.bounds]",
+                        "reason": "thought broken, is not",
+                    },
                     {
                         "clause": "copy_blocks.copies",
                         "reason": "not in this run",
@@ -52,9 +55,9 @@ def test_expected_failures_and_stale_expectations(tmp_path: Path) -> None:
     tests = {t.id: t for t in run.tests}
     assert tests[ONLY[0]].outcome == "expected-fail"
     assert "first occurrence wins here" in tests[ONLY[0]].message
-    assert tests["test_clause[copy_cache.bounds]"].outcome == "pass"
+    assert tests["test_clause_property[copy_cache.bounds]"].outcome == "pass"
     assert tests[
-        "test_clause[copy_cache.bounds]"
+        "test_clause_property[copy_cache.bounds]"
     ].stale_expectation  # reported, not silently passed
     assert run.unused_expectations == ["clause copy_blocks.copies: not in this run"]
     assert run.certified  # an expected failure does not block certification
@@ -73,7 +76,7 @@ def test_capabilities_the_adapter_lacks_make_clauses_untestable(tmp_path: Path) 
     tests = {t.id: t for t in run.tests}
     assert tests["test_clause[copy_cache.raises.timeout]"].outcome == "untestable"
     assert "fault_injection" in tests["test_clause[copy_cache.raises.timeout]"].message
-    assert tests["test_clause[copy_cache.bounds]"].outcome == "pass"
+    assert tests["test_clause_property[copy_cache.bounds]"].outcome == "pass"
     assert run.implementation["adapter"] == "datadist_conformance.adapter:Adapter"
 
 

@@ -186,9 +186,10 @@ def test_tox_gates_do_not_ignore_exit_statuses() -> None:
 @pytest.mark.slow
 @pytest.mark.usefixtures("target_path")
 def test_checks_an_adapter_cannot_support_are_untestable_not_passed(tmp_path: Path) -> None:
-    """Without ``bytes``, "nothing is written" (bounds_checked) and "the live caches are intact"
-    (pool_exhaustion) cannot be checked: those clauses are untestable, and no template reads
-    bytes without declaring it (the adapter's byte methods raise, so that would be an error)."""
+    """Without ``bytes``, "nothing is written" (bounds_checked), "the live caches are intact"
+    (pool_exhaustion) and "the failed call changed no byte" (the key-list and mismatch checks)
+    cannot be checked: those clauses are untestable, not passed, and no template reads bytes
+    without declaring it (the adapter's byte methods raise, so that would be an error)."""
     options = runner.RunOptions(
         impl="llm_datadist_ref",
         adapter="datadist_test_adapters:NoBytesAdapter",
@@ -198,7 +199,14 @@ def test_checks_an_adapter_cannot_support_are_untestable_not_passed(tmp_path: Pa
     run = runner.run_product("atlas-a3", options, tmp_path)
     outcomes = {t.id: t.outcome for t in run.tests}
     for clause in ("copy_cache.bounds", "copy_blocks.bounds", "swap_blocks.bounds"):
-        assert outcomes[f"test_clause[{clause}]"] == "untestable", outcomes
+        assert outcomes[f"test_clause_property[{clause}]"] == "untestable", outcomes
+    for test in (
+        "test_clause_property[allocate_cache.raises.key_already_bound]",
+        "test_clause_property[allocate_cache.keys.count_within_batch]",
+        "test_clause[copy_cache.desc_must_match]",
+        "test_clause[swap_blocks.raises.mismatch]",
+    ):
+        assert outcomes[test] == "untestable", outcomes
     assert "allocate_cache.pool.capacity" in run.unchecked_clauses
     errors = {t.id: t.message[:300] for t in run.tests if t.outcome in ("fail", "error")}
     assert not errors, f"templates that need bytes without declaring it: {errors}"

@@ -117,6 +117,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.s.checker.expect_ok(
             self.prompt.cache_manager, "deallocate_cache", fillers[0].cache.raw
         )
+        release_blocks_twice(self)
         if self.can_pull:
             pull_after_release(self)
             pull_after_remove(self)
@@ -303,6 +304,21 @@ class LifecycleMachine(RuleBasedStateMachine):
 
 # The machine's set-up chains (fill_the_pool runs them), kept out of the class so that its
 # methods are the machine's rules and their helpers.
+def release_blocks_twice(m: LifecycleMachine) -> None:
+    """A blocks cache released twice, every run: whether the rules reach the second release
+    otherwise depends on how hypothesis' generation goes (it draws on constants of the
+    suite's own source, so unrelated edits shift it)."""
+    layout = Layout(1, (1, 1 << PAGE_SHIFT), 1)
+    m._clause("allocate_blocks_cache.returns.cache")
+    raw = m._allocate("allocate_blocks_cache", m.s.desc(layout))
+    if raw is None:
+        return  # refused: the pool's own clauses report it
+    m._clause("allocate_blocks_cache.released_by_deallocate_blocks_cache")
+    m.s.checker.expect_ok(m.prompt.cache_manager, "deallocate_blocks_cache", raw)
+    m._clause("deallocate_blocks_cache.absent_noop")
+    m.s.checker.expect_ok(m.prompt.cache_manager, "deallocate_blocks_cache", raw)
+
+
 def pull_after_release(m: LifecycleMachine) -> None:
     """The rarest chain of the rules, every run: a keyed cache released by id is still
     pullable through its key (deferred release); after the pull the key is dead."""

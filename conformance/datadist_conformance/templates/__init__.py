@@ -54,6 +54,16 @@ def template(
 
 def load_all() -> dict[str, Template]:
     """Import every template module (registering their templates) and return the registry."""
-    from . import config, data, keys, lifecycle, negative, products, scope, surface  # noqa: F401
+    from . import (  # noqa: F401
+        config,
+        data,
+        failed_calls,
+        keys,
+        lifecycle,
+        negative,
+        products,
+        scope,
+        surface,
+    )
 
     return TEMPLATES

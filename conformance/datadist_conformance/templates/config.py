@@ -19,7 +19,7 @@ from ..harness import Cache, Layout, PoolSpec, Scenario, describe
 from ..integrity import expect_no_overlap, expect_pool_whole
 from ..refusals import REFUSAL_CLAUSE, allocate_or_refused
 from ..speclib import Clause
-from ..strategies import boundary_first, pool_specs
+from ..strategies import boundary_first, other_pools, pool_specs
 from . import template
 
 #: A valid value of the option, and its fields.
@@ -187,10 +187,16 @@ def config_size_cap(s: Scenario, clause: Clause, data: Any) -> None:
     _rejects(s, clause, [_with(field, high + 1), _with(field, high * 2), _with(field, 1 << 40)])
 
 
-def _engine_with_pool(s: Scenario, placement: str, pool: PoolSpec) -> Any:
+def _engine_with_pool(s: Scenario, data: Any, placement: str, pool: PoolSpec) -> Any:
+    """An engine whose ``placement`` pool is ``pool``, and whose other pool is drawn: absent, or
+    of another size and page_shift (neither option's values may leak into the other pool)."""
+    other = data.draw(other_pools(unlike=pool), label="the other pool")
+    if other is not None:
+        which = "host_mem_pool_cfg" if placement == "DEVICE" else "mem_pool_cfg"
+        s.t.comment(f"{which} is {other.json()}: the pool under test must not take its values")
     if placement == "DEVICE":
-        return s.engines.start(device_pool=pool)
-    return s.engines.start(device_pool=None, host_pool=pool)
+        return s.engines.start(device_pool=pool, host_pool=other)
+    return s.engines.start(device_pool=other, host_pool=pool)
 
 
 def _count_fitting(s: Scenario, engine: Any, placement: str, size: int, most: int) -> list[Cache]:
@@ -236,7 +242,7 @@ def page_alignment(s: Scenario, clause: Clause, data: Any) -> None:
     whole_pages = pool.memory_size // page
     fewest = whole_pages // needs
     most = (pool.memory_size - size) // (needs * page) + 1 if size <= pool.memory_size else 0
-    engine = _engine_with_pool(s, placement, pool)
+    engine = _engine_with_pool(s, data, placement, pool)
     s.t.comment(f"memory_size {pool.memory_size}: {whole_pages} pages of {page}; caches of {size}")
     caches = _count_fitting(s, engine, placement, size, most)
     call = f"allocate_cache(CacheDesc of {size} bytes) until it fails"
@@ -270,6 +276,6 @@ def memory_size_in_bytes(s: Scenario, clause: Clause, data: Any) -> None:
     """memory_size counts bytes: all its whole pages fit in one cache, one page more does not."""
     placement = clause.params["placement"]
     pool = data.draw(pool_specs(page_shifts=[12]), label="pool")
-    engine = _engine_with_pool(s, placement, pool)
+    engine = _engine_with_pool(s, data, placement, pool)
     s.t.comment(f"memory_size = {pool.memory_size} bytes")
     expect_pool_whole(s, engine, pool, "starting the engine", placement)

@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 
 from ..harness import Cache, Layout, Scenario
 from ..speclib import Clause
-from ..strategies import block_copy_maps, boundary_first, layouts, seeds, swap_maps
+from ..strategies import (
+    block_copy_maps,
+    block_counts,
+    boundary_first,
+    layouts,
+    seeds,
+    swap_maps,
+)
 from . import template
 
 
@@ -84,11 +91,26 @@ def _copy_cache(
     _compare(s, src, source, "copy_cache (the source must not change)")
 
 
-def _copy_blocks(s: Scenario, data: Any) -> None:
-    layout, dtype = data.draw(
-        layouts(itemsize_of=s.ctx.itemsize, min_batch=2, max_batch=16, max_row_elements=24),
-        label="layout",
+#: Bytes of one tensor the block properties stay under: maps of hundreds of pairs get small
+#: blocks, so that a ``ci`` run stays fast.
+BLOCK_TENSOR_BYTES = 1 << 16
+
+
+def block_layout(s: Scenario, data: Any, blocks: int, label: str) -> tuple[Layout, str]:
+    """A layout of ``blocks`` blocks of rank 2 to 4 whose tensors stay under BLOCK_TENSOR_BYTES."""
+    room = max(1, min(24, BLOCK_TENSOR_BYTES // (8 * blocks)))
+    return data.draw(  # type: ignore[no-any-return]
+        layouts(
+            itemsize_of=s.ctx.itemsize, min_batch=blocks, max_batch=blocks, max_row_elements=room
+        ),
+        label=label,
     )
+
+
+def _copy_blocks(s: Scenario, data: Any) -> None:
+    # Maps of up to hundreds of pairs cross any internal batching of the copies.
+    blocks = data.draw(block_counts(low=2, high=300), label="blocks")
+    layout, dtype = block_layout(s, data, blocks, "layout")
     mapping = data.draw(block_copy_maps(num_blocks=layout.batch), label="copy_block_info")
     engine = s.engines.shared()
     cache = s.caches.allocate_blocks(engine, layout, dtype=dtype)
@@ -105,12 +127,10 @@ def _copy_blocks(s: Scenario, data: Any) -> None:
 
 
 def _swap(s: Scenario, data: Any, direction: str) -> None:
-    layout, dtype = data.draw(
-        layouts(itemsize_of=s.ctx.itemsize, min_batch=1, max_batch=20, max_row_elements=24),
-        label="device layout",
-    )
-    # Maps of up to 20 pairs cross any internal batching (4 workers, a 4-block ring, 8, 16).
-    host_blocks = data.draw(boundary_first([17, 1], st.integers(1, 20)), label="host blocks")
+    # Maps of up to hundreds of pairs cross any internal batching (workers, rings, chunks).
+    blocks = data.draw(block_counts(low=1, high=300), label="device blocks")
+    layout, dtype = block_layout(s, data, blocks, "device layout")
+    host_blocks = data.draw(block_counts(low=1, high=300), label="host blocks")
     host_layout = Layout(layout.num_tensors, (host_blocks, *layout.shape[1:]), layout.itemsize)
     engine = s.engines.shared()
     device = s.caches.allocate_blocks(engine, layout, dtype=dtype)

@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 
 from ..checks import untestable
 from ..harness import Cache, Engine, Layout, PoolSpec, Scenario, describe
-from ..integrity import expect_no_overlap, expect_pool_whole
+from ..integrity import (
+    bytes_checked_or_untestable,
+    expect_bytes_unchanged,
+    expect_no_overlap,
+    expect_pool_whole,
+    fill_all,
+)
 from ..recipes import recipe_for
 from ..refusals import REFUSAL_CLAUSE, allocate_or_refused
 from ..speclib import Clause
@@ -228,30 +234,53 @@ def deferred_release_keeps_data(s: Scenario, clause: Clause, data: Any) -> None:
     _expect_released(s, tight, "deallocate_cache and a pull of its only key")
 
 
+def _rejected_pulls(s: Scenario, decoder: Engine, key: Any, what: str) -> None:
+    """Pulls of ``key`` the DECODER must reject, each leaving its destination as it was.
+
+    Each is wrong on its destination's side under every reading: a batch index just past
+    the destination (and far past it), a size one byte larger than the slice.
+    """
+    exceptions = ["TypeError", "ValueError", "LLMException"]
+    two = s.caches.allocate(decoder, Layout(1, (2, 3 * PAGE), 1))
+    one = s.caches.allocate(decoder, BIG)
+    for target, args, why in (
+        (two, (2,), "batch_index 2 is past the two-batch destination"),
+        (two, (1 << 20,), "batch_index far past the destination"),
+        (one, (0, 3 * PAGE + 1), "size is one byte more than the slice"),
+    ):
+        s.t.comment(f"a rejected pull: {why}")
+        before = fill_all(s, [target], 31)
+        s.checker.expect_raises(
+            exceptions, decoder.cache_manager, "pull_cache", key, target.raw, *args
+        )
+        expect_bytes_unchanged(s, [target], before, f"the rejected pull_cache ({why}) {what}")
+    s.checker.setup(decoder.cache_manager, "deallocate_cache", two.raw)
+    s.checker.setup(decoder.cache_manager, "deallocate_cache", one.raw)
+
+
 @template("key_released_by_transfer", family="lifecycle")
 def key_released_by_transfer(s: Scenario, clause: Clause, data: Any) -> None:
+    """Only a successful pull releases the key: rejected pulls change nothing (not their
+    destination, not the key: it is still held, and still pulls the cache's bytes)."""
     prompt = s.engines.start(device_pool=TIGHT_POOL)
     decoder = s.engines.decoder_linked_to(prompt)
     cache, key = _big_keyed_cache(s, prompt)
+    model = fill_all(s, [cache], 5)
     s.checker.setup(prompt.cache_manager, "deallocate_cache", cache.raw)
-    s.t.comment("a pull that is rejected (batch_index past the destination) releases nothing")
-    two = s.caches.allocate(decoder, Layout(1, (2, 3 * PAGE), 1))
-    s.checker.expect_raises(
-        ["TypeError", "ValueError", "LLMException"],
-        decoder.cache_manager,
-        "pull_cache",
-        key,
-        two.raw,
-        2,
-    )
-    _expect_held(s, prompt, "deallocate_cache and a rejected pull_cache of the key")
-    pull_into_second_batch(s, decoder, key, BIG, "DT_UINT8")
+    _rejected_pulls(s, decoder, key, "after deallocate_cache")
+    _expect_held(s, prompt, "deallocate_cache and rejected pull_cache calls of the key")
+    pulled = pull_into_second_batch(s, decoder, key, BIG, "DT_UINT8")
+    if model:
+        expect_slice(
+            s, pulled, [bytearray(t) for t in model[0]], BIG, 0, "the key, after rejected pulls"
+        )
     _expect_released(s, prompt, "deallocate_cache and a successful pull_cache of the key")
     target = s.caches.allocate(decoder, BIG)
     s.t.comment("a second pull of the released key")
     s.checker.expect_raises(
         list(clause.params["exceptions"]), decoder.cache_manager, "pull_cache", key, target.raw, 0
     )
+    bytes_checked_or_untestable(s, "rejected pull_cache calls")
 
 
 @template("not_pullable_after_remove", family="lifecycle")
