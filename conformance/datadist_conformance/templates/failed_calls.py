@@ -81,6 +81,22 @@ def _copy_cache(s: Scenario, clause: Clause, data: Any) -> None:
     seed = data.draw(seeds(), label="seed")
     _raises_and_changes_nothing(s, clause, engine, [dst, src], seed, "copy_cache", dst, src, *args)
     _pool_as_before(s, engine, [("deallocate_cache", dst), ("deallocate_cache", src)], wrong)
+    if data.draw(st.booleans(), label="also a destination smaller than the source"):
+        _smaller_destination(s, clause, engine, seed)
+
+
+def _smaller_destination(s: Scenario, clause: Clause, engine: Engine, seed: int) -> None:
+    """A size that fits the source's slice but not the destination's: out of bounds under
+    every reading of "CacheDesc must match" (E-copy-cache-desc-match), so it raises and
+    writes nothing, even where an implementation checks the size against the source only."""
+    dst = s.caches.allocate(engine, Layout(1, (1, 32), 1))
+    src = s.caches.allocate(engine, Layout(1, (1, 64), 1))
+    s.t.comment("dst's slice (32 bytes) is smaller than src's (64) and than the size (48)")
+    _raises_and_changes_nothing(
+        s, clause, engine, [dst, src], seed, "copy_cache", dst, src, 0, 0, 0, 48
+    )
+    pooled = [("deallocate_cache", dst), ("deallocate_cache", src)]
+    _pool_as_before(s, engine, pooled, "a copy_cache past the smaller destination")
 
 
 def _copy_blocks(s: Scenario, clause: Clause, data: Any) -> None:
