@@ -55,7 +55,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, RunResu
             only = tuple(sorted({t for c in constants["VIOLATES"] for t in tests_of[c]}))
             options = RunOptions(impl=path.stem, profile="quick", seed=SEED, only=only)
             out = tmp_path_factory.mktemp(path.stem)
-            return run_product(constants.get("PRODUCT", "atlas-a3"), options, out)
+            product = constants.get("PRODUCT", "atlas-a3")
+            result = run_product(product, options, out)
+            if any(t.outcome == "fail" for t in result.tests):
+                return result
+            # The violation surfaced in a test that does not carry the clause (a template
+            # whose check of the clause is incidental): the whole suite finds it.
+            options = RunOptions(impl=path.stem, profile="quick", seed=SEED)
+            return run_product(product, options, tmp_path_factory.mktemp(f"{path.stem}-all"))
 
         with ThreadPoolExecutor(max_workers=2) as pool:  # the CI machine has two cores
             yield dict(zip([p.stem for p in BROKEN], pool.map(run, BROKEN), strict=True))
