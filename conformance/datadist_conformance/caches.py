@@ -146,19 +146,27 @@ class Caches:
             ) from exc
 
     def bytes_condition(
-        self, cache: Cache, wanted: Sequence[bytes | bytearray], start: int = 0
+        self,
+        cache: Cache,
+        wanted: Sequence[bytes | bytearray],
+        start: int = 0,
+        skip: tuple[int, int] = (0, 0),
     ) -> str:
-        """Python, for a replay check, that is true when the tensors of ``cache`` (their bytes
-        from ``start`` on) are ``wanted``: the bytes when short, else their digest."""
+        """Python, for a replay check, that is true when the tensors of ``cache``, less the
+        bytes ``skip`` spans and from ``start`` on, are ``wanted`` (so cut already): the bytes
+        when short, else their digest."""
         access = "peer" if remote_peer(cache.raw) else "adapter"
         layout = cache.layout
         read = (
             f"replay.tensors({access}, {self.names.t.render(cache.raw)}, {layout.tensor_bytes}, "
             f"{layout.num_tensors})"
         )
+        plain = [bytes(w) for w in wanted]
+        low, high = skip
+        if high > low:
+            read = f"[t[:{low}] + t[{high}:] for t in {read}]"
         if start:
             read = f"[t[{start}:] for t in {read}]"
-        plain = [bytes(w) for w in wanted]
         if sum(map(len, plain)) <= 64:
             return f"{read} == {plain!r}"
         return f"replay.digest({read}) == {replay.digest(plain)!r}"

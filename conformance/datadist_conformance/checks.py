@@ -248,11 +248,10 @@ class Checker:
         call = f"{self.t.render(obj)}.{attribute} = {self.t.render(value)}"
         return self.expect_raises_from(exceptions, call, lambda: self.t.set(obj, attribute, value))
 
-    def check(
-        self, ok: bool, *, expected: str, observed: str, call: str = "", replay: str = ""
-    ) -> None:
+    def check(self, ok: bool, *, expected: str, observed: str, replay: str, call: str = "") -> None:
         """Fail the clause unless ``ok``; ``replay`` is ``ok`` as Python over the snippet's
-        names, which the replay evaluates to tell by itself whether the target still fails."""
+        names, which the replay evaluates to tell by itself whether the target still fails
+        (required: a replay that cannot tell is no evidence)."""
         if not ok:
             self.fail(call=call, expected=expected, observed=observed, replay=replay)
 

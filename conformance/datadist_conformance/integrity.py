@@ -9,13 +9,13 @@ allocated at once, and one page more cannot.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Any
 
 from .checks import untestable
-from .harness import Cache, Engine, Layout, PoolSpec, Scenario, describe
+from .harness import Cache, Engine, Layout, PoolSpec, Scenario
 from .refusals import expect_refused
+from .replaycheck import first_overlap
 
 __all__ = [
     "bytes_checked_or_untestable",
@@ -73,6 +73,7 @@ def expect_bytes_unchanged(
             call=after_call,
             expected="the failed call changed no byte of any live cache",
             observed=f"tensors {changed} of live cache #{number} changed",
+            replay=s.caches.bytes_condition(cache, old),
         )
 
 
@@ -87,10 +88,10 @@ def expect_keys_free(s: Scenario, engine: Engine, keys: Sequence[Any], after_cal
         try:
             cache = _one_key_cache(s, engine, [key])
         except Exception as exc:
-            s.checker.fail(
-                call=f"allocate_cache(desc, [{s.t.render(key)}]) after {after_call}",
-                expected="the key is free to bind: the failed call bound nothing",
-                observed=f"raised {describe(exc)}",
+            s.checker.fail_call(
+                f"allocate_cache(desc, [{s.t.render(key)}]) after {after_call}",
+                exc,
+                "the key is free to bind: the failed call bound nothing",
             )
         s.checker.setup(engine.cache_manager, "remove_cache_key", key)
         s.checker.setup(engine.cache_manager, "deallocate_cache", cache)
@@ -148,18 +149,33 @@ def expect_pool_whole(
     )
 
 
-def expect_no_overlap(s: Scenario, caches: Sequence[Cache], call: str) -> None:
-    """No two tensors of live caches share a byte."""
-    spans = sorted(
-        (int(address), int(address) + cache.layout.tensor_bytes, number)
-        for number, cache in enumerate(caches)
-        for address in cache.raw.tensor_addrs
-    )
-    for (start, end, first), (next_start, _, second) in itertools.pairwise(spans):
-        s.checker.check(
-            next_start >= end,
-            call=call,
-            expected="the tensors of live caches do not overlap",
-            observed=f"a tensor of cache #{second} starts at {hex(next_start)}, inside one of "
-            f"cache #{first} [{hex(start)}, {hex(end)})",
+def expect_no_overlap(
+    s: Scenario, caches: Sequence[Cache], call: str, listed: tuple[int, str] | None = None
+) -> None:
+    """No two tensors of live caches share a byte. ``listed`` = (n, name): ``caches[n:]`` are
+    the snippet's list ``name``, filled by a loop that may fit more or fewer caches in the
+    target the replay runs against (all of the layout of ``caches[n]``)."""
+    tensors = [(list(cache.raw.tensor_addrs), cache.layout.tensor_bytes) for cache in caches]
+    found = first_overlap(tensors)
+    if found is None:
+        return
+    (start, end, first), (next_start, _, second) = found
+    named = caches if listed is None else caches[: listed[0]]
+    spans = (
+        "["
+        + ", ".join(
+            f"(list({s.t.render(cache.raw)}.tensor_addrs), {cache.layout.tensor_bytes})"
+            for cache in named
         )
+        + "]"
+    )
+    if listed is not None and len(caches) > listed[0]:
+        size = caches[listed[0]].layout.tensor_bytes
+        spans += f" + [(list(cache.tensor_addrs), {size}) for cache in {listed[1]}]"
+    s.checker.fail(
+        call=call,
+        expected="the tensors of live caches do not overlap",
+        observed=f"a tensor of cache #{second} starts at {hex(next_start)}, inside one of "
+        f"cache #{first} [{hex(start)}, {hex(end)})",
+        replay=f"replay.first_overlap({spans}) is None",
+    )

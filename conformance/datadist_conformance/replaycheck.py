@@ -11,27 +11,35 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import itertools
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from .checks import describe, failure_message
+from .signatures import defaults_to, has_var_keyword, parameters_match, required
 from .speclib import parse
 from .typecheck import admits as _admits
 
 __all__ = [
     "accepted",
     "admits",
+    "allocate_until_failure",
     "allocate_until_refused",
     "check",
+    "defaults_to",
     "digest",
     "expect_ok",
     "expect_ok_or_raises",
     "expect_raises",
+    "first_overlap",
     "fits",
+    "has_var_keyword",
     "not_replayable",
+    "parameters_match",
     "raised",
+    "required",
     "tensors",
     "unreproducible",
 ]
@@ -148,6 +156,19 @@ def allocate_until_refused(
     return caches
 
 
+def allocate_until_failure(
+    allocate: Callable[[], Any], most: int
+) -> tuple[list[Any], Exception | None]:
+    """Caches from ``allocate()`` until it raises, at most ``most``; and what it raised."""
+    caches = []
+    for _ in range(most):
+        try:
+            caches.append(allocate())
+        except Exception as exc:
+            return caches, exc
+    return caches, None
+
+
 def admits(value: Any, type_text: str, m: Any) -> bool:
     """Whether ``value`` has a type the spec's ``type_text`` allows (as the suite judges)."""
     return _admits(value, parse(type_text), m) is True
@@ -161,6 +182,23 @@ def fits(
     for cache in caches:
         release(cache)
     return bool(caches)
+
+
+def first_overlap(
+    tensors: Sequence[tuple[Sequence[int], int]],
+) -> tuple[tuple[int, int, int], tuple[int, int, int]] | None:
+    """The first two tensors, in address order, that share a byte, each as (start, end, number
+    of its cache); ``tensors`` holds each cache's tensor addresses and tensor size. None when
+    no two overlap."""
+    spans = sorted(
+        (int(address), int(address) + size, number)
+        for number, (addresses, size) in enumerate(tensors)
+        for address in addresses
+    )
+    for first, second in itertools.pairwise(spans):
+        if second[0] < first[1]:
+            return first, second
+    return None
 
 
 def tensors(adapter: Any, cache: Any, tensor_bytes: int, num_tensors: int) -> list[bytes]:

@@ -1,7 +1,7 @@
 """Meta-test: the replay of every failure of the broken targets reproduces it, run as printed.
 
-The suite runs against each broken target (only the tests of the clauses it violates, two
-targets at a time); every failure's replay snippet then runs on its own in a fresh interpreter,
+The suite runs against each broken and each fresh target (only the tests of the clauses it
+violates, two targets at a time); every failure's replay snippet then runs on its own in a fresh interpreter,
 with the PYTHONPATH its header states, and must end with an AssertionError carrying the
 report's message (clause, call, expected, observed). The same snippet pointed at the reference
 must run to its end without one: the check the replay ends with is computed from what the
@@ -31,19 +31,28 @@ from datadist_conformance.speclib import load_spec
 from .conftest import ALT_IMPL_DIR, BROKEN_DIR, DEVICE_DIR, FRESH_DIR, module_constants
 
 SEED = 20261127
-#: A hanging or crashing target leaves no failure (a crash is checked on its own, below).
+#: A hanging or crashing target leaves no failure (a crash is checked on its own, below); the
+#: fresh single-rule targets are broken targets the suite was not built with.
 BROKEN = sorted(
     p
     for p in BROKEN_DIR.glob("llm_datadist_broken_*.py")
     if not {"HANGS", "CRASHES"} & set(module_constants(p))
-)
+) + sorted(FRESH_DIR.glob("llm_datadist_fresh_*.py"))
 _PATH_LINE = re.compile(r"^# run it saved as replay\.py: (?:PYTHONPATH=(\S+) )?python replay\.py$")
 _TARGET = re.compile(r"replay\.(peer_)?target\('[^']+'")
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, RunResult]]:
-    """One run per broken target, of the tests of the clauses it violates."""
+def runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, RunResult]]:
+    """One run per broken target the session selected, of the tests of the clauses it violates."""
+    selected = {
+        item.callspec.params.get("stem")
+        for item in request.session.items
+        if isinstance(item, pytest.Function) and hasattr(item, "callspec")
+    }
+    targets = [p for p in BROKEN if p.stem in selected]
     tests_of = coverage(load_spec(), collect_tests()).tests_of
     paths = [BROKEN_DIR, FRESH_DIR, ALT_IMPL_DIR, DEVICE_DIR]
     existing = os.environ.get("PYTHONPATH", "")
@@ -52,8 +61,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, RunResu
 
         def run(path: Path) -> RunResult:
             constants = module_constants(path)
-            only = tuple(sorted({t for c in constants["VIOLATES"] for t in tests_of[c]}))
-            options = RunOptions(impl=path.stem, profile="quick", seed=SEED, only=only)
+            violates = constants.get("VIOLATES") or constants["CAUGHT_BY"]
+            only = tuple(sorted({t for c in violates for t in tests_of[c]}))
+            # the fresh targets are caught at ci, the profile their meta-test certifies
+            profile = "ci" if "CAUGHT_BY" in constants else "quick"
+            options = RunOptions(impl=path.stem, profile=profile, seed=SEED, only=only)
             out = tmp_path_factory.mktemp(path.stem)
             product = constants.get("PRODUCT", "atlas-a3")
             result = run_product(product, options, out)
@@ -65,7 +77,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, RunResu
             return run_product(product, options, tmp_path_factory.mktemp(f"{path.stem}-all"))
 
         with ThreadPoolExecutor(max_workers=2) as pool:  # the CI machine has two cores
-            yield dict(zip([p.stem for p in BROKEN], pool.map(run, BROKEN), strict=True))
+            yield dict(zip([p.stem for p in targets], pool.map(run, targets), strict=True))
 
 
 def _replay(source: str, where: Path) -> subprocess.CompletedProcess[str]:
@@ -98,7 +110,7 @@ def _report_message(test: TestResult) -> str:
 @pytest.mark.parametrize(
     "stem",
     [p.stem for p in BROKEN],
-    ids=[p.stem.removeprefix("llm_datadist_broken_") for p in BROKEN],
+    ids=[p.stem.removeprefix("llm_datadist_") for p in BROKEN],
 )
 def test_the_replay_of_each_failure_reproduces_it(
     stem: str, runs: dict[str, RunResult], tmp_path: Path

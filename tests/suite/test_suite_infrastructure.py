@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import enum
 import subprocess
 import sys
@@ -160,6 +161,23 @@ def test_a_replay_snippet_runs_on_its_own(
         [sys.executable, "-c", source], capture_output=True, text=True, timeout=120, check=False
     )
     assert completed.returncode == 0, f"{source}\n{completed.stderr}"
+
+
+def test_every_failure_of_the_suite_ends_its_replay_with_a_check() -> None:
+    """Each place that fails a clause gives the replay a condition (``replay=``) or has made the
+    failed call the replay's check (``replayed=True``), so no replay ends not knowing."""
+    package = Path(__file__).parents[2] / "conformance" / "datadist_conformance"
+    blind = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr not in {"check", "fail"} or "checker" not in ast.unparse(node.func):
+                continue
+            given = {k.arg for k in node.keywords}
+            if not given & {"replay", "replayed"}:
+                blind.append(f"{path.relative_to(package)}:{node.lineno}: {ast.unparse(node)[:80]}")
+    assert not blind, "failures whose replay cannot tell:\n" + "\n".join(blind)
 
 
 def test_expectation_files_are_validated(tmp_path: pytest.TempPathFactory) -> None:

@@ -265,6 +265,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             call="pull_cache(live key)",
             expected=f"batch index {index}'s bytes",
             observed="other bytes",
+            replay=self.s.caches.bytes_condition(target, [want]),
         )
         # The key is now dead; pull_dead_key checks (and counts) key_released_by_pull.
         del entry.keys[req_id]
@@ -342,6 +343,7 @@ def pull_after_release(m: LifecycleMachine) -> None:
         call="pull_cache(the key of a cache released by id)",
         expected="its bytes: the key still holds the cache",
         observed="other bytes",
+        replay=m.s.caches.bytes_condition(target, [bytes(entry.model[0])]),
     )
     del entry.keys[req_id]
     m.dead_keys[req_id] = "allocate_cache.refs.key_released_by_pull"

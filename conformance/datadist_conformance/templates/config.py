@@ -267,8 +267,9 @@ def page_alignment(s: Scenario, clause: Clause, data: Any) -> None:
         call="Cache.tensor_addrs of caches from one pool",
         expected=f"addresses a multiple of page_size = {page} apart",
         observed=f"pairs {[(hex(a), hex(b)) for a, b in misaligned[:3]]} are not",
+        replay=f"len({{int(cache.tensor_addrs[0]) % {page} for cache in fitted}}) <= 1",
     )
-    expect_no_overlap(s, caches, "Cache.tensor_addrs of caches from one pool")
+    expect_no_overlap(s, caches, "Cache.tensor_addrs of caches from one pool", (0, "fitted"))
 
 
 @template("memory_size_in_bytes", family="config", uses_hypothesis=True)

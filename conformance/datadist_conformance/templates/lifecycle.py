@@ -338,20 +338,22 @@ def noop_when_absent(s: Scenario, clause: Clause, data: Any) -> None:
         result = s.checker.expect_ok(
             cm, "remove_cache_key", s.key(engine.cluster_id, next(_req_ids))
         )
-        s.checker.check(
-            result is None,
-            call="remove_cache_key(unbound key)",
-            expected="None",
-            observed=repr(result),
-        )
+        _expect_none(s, result, "remove_cache_key(unbound key)")
         key = s.key(engine.cluster_id, next(_req_ids))
         s.caches.allocate(engine, layout, [key])
         s.checker.setup(cm, "remove_cache_key", key)
         result = s.checker.expect_ok(cm, "remove_cache_key", key)
     else:
         raise AssertionError(f"noop_when_absent has no case for {clause.api_id}")
+    _expect_none(s, result, f"{name}(already released)")
+
+
+def _expect_none(s: Scenario, result: Any, call: str) -> None:
+    """The last call returned ``result``, and the clause says it returns None."""
+    if result is not None:  # the replay names what the call returns, and checks it
+        s.t.replace_last(f"returned = {s.t.last_call[1]}")
     s.checker.check(
-        result is None, call=f"{name}(already released)", expected="None", observed=repr(result)
+        result is None, call=call, expected="None", observed=repr(result), replay="returned is None"
     )
 
 
@@ -454,10 +456,14 @@ def pool_exhaustion(s: Scenario, clause: Clause, data: Any) -> None:
         raw = allocate_or_refused(s, cm, "allocate_cache", desc)
         if raw is not None:  # a refusal is allowed too (fragmentation, rounding)
             live.append(Cache(raw, layout))
+    kept = len(live)
     _exhaust(s, engine, pool, placement, live, exceptions)
     order = data.draw(st.permutations(range(len(live))), label="order of the frees")
     for index in order:
         s.checker.setup(cm, "deallocate_cache", live[index].raw)
+    # The replay's target may have fitted more one-page caches than this run's: free them too.
+    s.t.add(f"for cache in filled[{len(live) - kept}:]:")
+    s.t.add(f"    {s.t.render(cm)}.deallocate_cache(cache)")
     expect_pool_whole(s, engine, pool, f"freeing every cache in the order {order}", placement)
 
 
@@ -472,36 +478,49 @@ def _exhaust(
     """Allocate one-page caches until the pool refuses one; check the refusal and the live caches."""
     page = Layout(1, (1, pool.page_size), 1)
     models = [s.caches.fill(c, n) for n, c in enumerate(live)]  # the kind requires bytes: "intact"
-    failure: BaseException | None = None
-    for _ in range(pool.memory_size // pool.page_size + 1):
+    cm, most = engine.cache_manager, pool.memory_size // pool.page_size + 1
+    mark, failure = len(s.t.lines), None
+    for _ in range(most):
+        desc = s.desc(page, placement=placement)
+        described = s.t.last_call[1]
         try:
-            raw = s.t.call(
-                engine.cache_manager, "allocate_cache", s.desc(page, placement=placement)
-            )
+            raw = s.t.call(cm, "allocate_cache", desc)
         except Exception as exc:
             failure = exc
             break
         live.append(Cache(raw, page))
+    # In the replay, the loop itself: it fills the pool of the target it runs against.
+    s.t.replace_last(
+        f"filled, failure = replay.allocate_until_failure(lambda: "
+        f"{s.t.render(cm)}.allocate_cache({described}), {most})",
+        start=mark,
+    )
+    for number, cache in enumerate(live[len(models) :]):
+        s.t.bind(cache.raw, f"filled[{number}]")
     s.checker.check(
         failure is not None,
         call=f"allocate_cache(one-page CacheDesc) until the {placement} pool is full",
         expected=f"an allocation fails: a pool of memory_size {pool.memory_size} is full",
         observed=f"{len(live)} live caches, more bytes than memory_size",
+        replay="failure is not None",
     )
     assert failure is not None
+    wanted = ", ".join("m.LLMException" if e == "LLMException" else e for e in exceptions)
     s.checker.check(
         isinstance(failure, s.checker.exception_types(exceptions)),
         call="allocate_cache on a full pool",
         expected=" or ".join(exceptions),
         observed=describe(failure),
+        replay=f"isinstance(failure, ({wanted},))",
     )
-    expect_no_overlap(s, live, "Cache.tensor_addrs of the live caches")
+    expect_no_overlap(s, live, "Cache.tensor_addrs of the live caches", (len(models), "filled"))
     for number, model in enumerate(models):
         s.checker.check(
             [bytes(m) for m in model] == s.caches.read(live[number]),
             call="reading a live cache after the failed allocation",
             expected="its bytes are intact",
             observed=f"live cache #{number} changed",
+            replay=s.caches.bytes_condition(live[number], model),
         )
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 import inspect
 from typing import Any
 
+from .. import signatures
 from ..checks import untestable
 from ..harness import Scenario
 from ..recipes import RECIPES, recipe_for
@@ -14,21 +14,6 @@ from ..typecheck import admits
 from . import template
 
 _MISSING = object()
-
-
-def _default_value(text: str, module: Any) -> Any:
-    """The value of a documented default: a literal, or Enum.MEMBER of the target."""
-    try:
-        return ast.literal_eval(text)
-    except ValueError:
-        enum_name, _, member = text.partition(".")
-        return getattr(getattr(module, enum_name), member)
-
-
-def _same_default(actual: Any, expected: Any) -> bool:
-    if isinstance(expected, list | tuple | dict):
-        return type(actual) is type(expected) and actual == expected
-    return bool(actual == expected)
 
 
 def _receiver(s: Scenario, api: Api) -> Any:
@@ -60,56 +45,61 @@ def _compare_parameters(
     s: Scenario, api: Api, where: str, callable_: Any, checked: tuple[Param, ...]
 ) -> None:
     """The target's parameters are the documented ones; with a partial ``checked`` list, they
-    start with those and any further parameter is optional."""
+    start with those and any further parameter is optional. ``where`` is ``callable_`` as the
+    snippet names it."""
     assert api.signature is not None
     exact = checked == api.signature.params
     try:
         signature = inspect.signature(callable_)
+        positional = signatures.parameters(callable_)
     except (TypeError, ValueError):
         untestable(f"{where} has no introspectable signature (inspect.signature failed)")
-    params = [p for p in signature.parameters.values() if p.name != "self"]
-    has_var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
-    positional = [p for p in params if p.kind not in (inspect.Parameter.VAR_KEYWORD,)]
-    expected_names = [p.name for p in checked]
-    actual_names = [p.name for p in positional]
-    extra = positional[len(checked) :]
+    names = [p.name for p in checked]
     s.checker.check(
-        actual_names == expected_names
-        if exact
-        else actual_names[: len(checked)] == expected_names
-        and all(p.default is not inspect.Parameter.empty for p in extra),
+        signatures.parameters_match(callable_, names, exact),
         call=f"inspect.signature({where})",
-        expected=f"parameters {expected_names}" + ("" if exact else ", then only optional ones"),
-        observed=f"parameters {actual_names} (signature {signature})",
+        expected=f"parameters {names}" + ("" if exact else ", then only optional ones"),
+        observed=f"parameters {[p.name for p in positional]} (signature {signature})",
+        replay=f"replay.parameters_match({where}, {names!r}, {exact})",
     )
     if api.signature.var_keyword and exact:
         s.checker.check(
-            has_var_keyword,
+            signatures.has_var_keyword(callable_),
             call=f"inspect.signature({where})",
             expected="a **kwargs parameter",
             observed=str(signature),
+            replay=f"replay.has_var_keyword({where})",
         )
-    for spec_param, actual in zip(checked, positional, strict=False):
-        _compare_default(s, where, spec_param, actual)
+    for position, (spec_param, actual) in enumerate(zip(checked, positional, strict=False)):
+        _compare_default(s, where, callable_, position, spec_param, actual)
 
 
-def _compare_default(s: Scenario, where: str, spec_param: Param, actual: inspect.Parameter) -> None:
+def _compare_default(
+    s: Scenario,
+    where: str,
+    callable_: Any,
+    position: int,
+    spec_param: Param,
+    actual: inspect.Parameter,
+) -> None:
     call = f"inspect.signature({where})"
     if spec_param.required:
         s.checker.check(
-            actual.default is inspect.Parameter.empty,
+            signatures.required(callable_, position),
             call=call,
             expected=f"{spec_param.name} is required",
             observed=f"{spec_param.name} defaults to {actual.default!r}",
+            replay=f"replay.required({where}, {position})",
         )
         return
     assert spec_param.default is not None
-    expected = _default_value(spec_param.default, s.m)
+    shown = "(none)" if actual.default is inspect.Parameter.empty else repr(actual.default)
     s.checker.check(
-        actual.default is not inspect.Parameter.empty and _same_default(actual.default, expected),
+        signatures.defaults_to(callable_, position, spec_param.default, s.m),
         call=call,
         expected=f"{spec_param.name} defaults to {spec_param.default}",
-        observed=f"{spec_param.name} default is {'(none)' if actual.default is inspect.Parameter.empty else repr(actual.default)}",
+        observed=f"{spec_param.name} default is {shown}",
+        replay=f"replay.defaults_to({where}, {position}, {spec_param.default!r}, m)",
     )
 
 
@@ -129,20 +119,26 @@ def _constructor_args(s: Scenario, api: Api, checked: tuple[Param, ...]) -> dict
 def _check_properties(s: Scenario, api: Api, instance: Any, given: dict[str, Any]) -> None:
     for prop in api.properties:
         value: Any = getattr(instance, prop.name, _MISSING)
+        read = f"{s.t.render(instance)}.{prop.name}"
         s.checker.check(
             value is not _MISSING,
-            call=f"{s.t.render(instance)}.{prop.name}",
+            call=read,
             expected=f"{api.name} has a property {prop.name}",
             observed="no such attribute",
+            replay=f"hasattr({s.t.render(instance)}, {prop.name!r})",
         )
         if prop.name in given:
             wanted = given[prop.name]
-            same = list(value) == list(wanted) if isinstance(wanted, list) else value == wanted
+            if isinstance(wanted, list):
+                same, condition = list(value) == wanted, f"list({read}) == {s.t.render(wanted)}"
+            else:
+                same, condition = value == wanted, f"{read} == {s.t.render(wanted)}"
             s.checker.check(
                 same,
-                call=f"{s.t.render(instance)}.{prop.name}",
+                call=read,
                 expected=f"{wanted!r} (the value passed to the constructor)",
                 observed=repr(value),
+                replay=condition,
             )
 
 
@@ -181,6 +177,7 @@ def signature(s: Scenario, clause: Clause, data: Any) -> None:
             call=f"m.{api.name}",
             expected="the class exists",
             observed="missing",
+            replay=f"hasattr(m, {api.name!r})",
         )
         _class_surface(s, api, clause)
         return
@@ -192,6 +189,7 @@ def signature(s: Scenario, clause: Clause, data: Any) -> None:
         call=where,
         expected=f"{api.id} exists",
         observed="no such attribute",
+        replay=f"hasattr({s.t.render(receiver)}, {api.name!r})",
     )
     if api.kind == "config_option":
         value = '{"memory_size": 1048576, "page_shift": 16}'
@@ -201,6 +199,7 @@ def signature(s: Scenario, clause: Clause, data: Any) -> None:
             call=where,
             expected=f"reads back {value!r}",
             observed=repr(getattr(receiver, api.name)),
+            replay=f"{where} == {value!r}",
         )
         return
     if api.kind == "property":
@@ -213,9 +212,16 @@ def signature(s: Scenario, clause: Clause, data: Any) -> None:
             call=where,
             expected=f"an object with {methods}",
             observed=f"missing {missing}",
+            replay=f"all(callable(getattr({where}, name, None)) for name in {methods!r})",
         )
         return
-    s.checker.check(callable(member), call=where, expected="a callable", observed=repr(member))
+    s.checker.check(
+        callable(member),
+        call=where,
+        expected="a callable",
+        observed=repr(member),
+        replay=f"callable({where})",
+    )
     _compare_parameters(s, api, where, member, _checked_params(api, clause))
 
 
@@ -224,7 +230,11 @@ def enum_values(s: Scenario, clause: Clause, data: Any) -> None:
     api = s.ctx.spec.api(clause.api_id)
     enum = getattr(s.m, api.name, _MISSING)
     s.checker.check(
-        enum is not _MISSING, call=f"m.{api.name}", expected="the enum exists", observed="missing"
+        enum is not _MISSING,
+        call=f"m.{api.name}",
+        expected="the enum exists",
+        observed="missing",
+        replay=f"hasattr(m, {api.name!r})",
     )
     for member in api.members:
         value = getattr(enum, member.name, _MISSING)
@@ -233,6 +243,7 @@ def enum_values(s: Scenario, clause: Clause, data: Any) -> None:
             call=f"m.{api.name}.{member.name}",
             expected="the member exists",
             observed="missing",
+            replay=f"hasattr(m.{api.name}, {member.name!r})",
         )
         if member.value is not None:
             actual = getattr(value, "value", value)
@@ -241,6 +252,8 @@ def enum_values(s: Scenario, clause: Clause, data: Any) -> None:
                 call=f"m.{api.name}.{member.name}",
                 expected=f"value {member.value}",
                 observed=f"value {actual!r}",
+                replay=f"getattr(m.{api.name}.{member.name}, 'value', "
+                f"m.{api.name}.{member.name}) == {member.value!r}",
             )
 
 
@@ -253,6 +266,7 @@ def exception_status_code(s: Scenario, clause: Clause, data: Any) -> None:
         call="m.LLMException",
         expected="a RuntimeError subclass",
         observed=repr(type(exc).__mro__),
+        replay=f"isinstance({s.t.render(exc)}, RuntimeError)",
     )
     observed = getattr(exc, "status_code", _MISSING)
     s.checker.check(
@@ -260,12 +274,14 @@ def exception_status_code(s: Scenario, clause: Clause, data: Any) -> None:
         call=f"{s.t.render(exc)}.status_code",
         expected=repr(code),
         observed=repr(observed),
+        replay=f"getattr({s.t.render(exc)}, 'status_code', None) == {s.t.render(code)}",
     )
     s.checker.check(
         isinstance(observed, s.m.LLMStatusCode),
         call=f"{s.t.render(exc)}.status_code",
         expected="an LLMStatusCode",
         observed=repr(type(observed)),
+        replay=f"isinstance(getattr({s.t.render(exc)}, 'status_code', None), m.LLMStatusCode)",
     )
 
 
