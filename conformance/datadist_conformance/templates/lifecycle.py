@@ -316,6 +316,26 @@ def releases_memory(s: Scenario, clause: Clause, data: Any) -> None:
         observed="the allocation failed: the memory was not released",
         replay="fits",
     )
+    if allocate == "allocate_blocks_cache":
+        _blocks_key_free_after_release(s, engine, release)
+
+
+def _blocks_key_free_after_release(s: Scenario, engine: Engine, release: str) -> None:
+    """A released blocks cache holds nothing, its BlocksCacheKey included: a new blocks cache
+    under that key returns a Cache (正常情况下返回Cache), as one under a fresh key would."""
+    key = s.new("BlocksCacheKey", engine.cluster_id, next(_req_ids))
+    layout = Layout(1, (2, 16), 1)
+    first = s.caches.allocate_blocks(engine, layout, key)
+    s.checker.setup(engine.cache_manager, release, first.raw)
+    desc = s.desc(layout)
+    call = f"allocate_blocks_cache(desc, {s.t.render(key)}) after {release} of its cache"
+    try:
+        again = s.t.call(engine.cache_manager, "allocate_blocks_cache", desc, key)
+    except Exception as exc:
+        s.checker.fail_call(
+            call, exc, "returns a Cache: the released cache no longer holds its BlocksCacheKey"
+        )
+    s.checker.setup(engine.cache_manager, release, again)
 
 
 @template("noop_when_absent", family="lifecycle")
