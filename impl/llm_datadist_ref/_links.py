@@ -149,16 +149,28 @@ class LinkTable:
 
     # -- the cross-host endpoint ----------------------------------------------------------------
 
-    def offered_endpoint(self, engine: _core.Engine, ip: str) -> MooncakeEndpoint | None:
-        """The Mooncake endpoint a listener offers: with the extra installed (auto), or required
-        (transport mooncake: without the extra, init fails with a message naming it)."""
+    def offered_endpoint(
+        self, engine: _core.Engine, ip: str
+    ) -> Callable[[], MooncakeEndpoint] | None:
+        """What a listener offers a peer on another host: None (transport shm or in-process, or
+        auto without the Mooncake extra), else a function that gives this engine's Mooncake
+        endpoint. Transport mooncake opens it now (without the extra, init fails with a message
+        naming it); auto opens it on the first link that needs it, so an engine linked only
+        from its own host never starts a TransferEngine (about 1 s to tear down)."""
         if self.transport in (Transport.SHM, Transport.IN_PROCESS):
             return None
         if self.transport == Transport.AUTO and not mooncake_available():
             return None
-        with self._lock:
-            self._mooncake = MooncakeEndpoint(engine, ip, mooncake_protocol(self.options))
-            return self._mooncake
+
+        def endpoint() -> MooncakeEndpoint:
+            with self._lock:
+                if self._mooncake is None:
+                    self._mooncake = MooncakeEndpoint(engine, ip, mooncake_protocol(self.options))
+                return self._mooncake
+
+        if self.transport == Transport.MOONCAKE:
+            endpoint()
+        return endpoint
 
     def cross_host_endpoint(self, local_ip: str) -> MooncakeEndpoint:
         with self._lock:

@@ -136,6 +136,7 @@ class Peer:
             ),
             "leases": listener.lease_count if listener else None,
             "sessions": listener.session_count if listener else None,
+            "mooncake_open": self.dd._links._mooncake is not None,
         }
 
     def delay(self, operation: str, ms: int) -> None:

@@ -72,6 +72,33 @@ def test_forced_mooncake_pull_by_key_and_id_then_push(peers: Peers) -> None:
         decoder.finalize()
 
 
+@needs_mooncake
+def test_an_auto_prompt_opens_its_mooncake_endpoint_only_for_a_peer_that_needs_it(
+    peers: Peers,
+) -> None:
+    """A PROMPT of transport auto (the extra installed) starts no TransferEngine at init, nor
+    for a DECODER of this host that maps its pools; the first DECODER that cannot (here one
+    forced to mooncake) gets it opened then, and pulls through it."""
+    port = free_port()
+    prompt = peers.prompt(PROMPT_ID, port, timeout=3000)
+    cache_id = prompt.call("allocate", shape=SHAPE, tensors=TENSORS, keys=[], seed=13)
+    assert prompt.call("state")["mooncake_open"] is False, "opened at init"
+    shm_decoder = peers.decoder(201, timeout=3000)
+    linked = shm_decoder.call("link", cluster_id=PROMPT_ID, port=port)
+    assert linked == [int(S.LLM_SUCCESS)] * 2, f"the same-host DECODER's link: {linked}"
+    assert prompt.call("state")["mooncake_open"] is False, "opened for a same-host shm peer"
+    decoder = mooncake_decoder()
+    try:
+        assert link(decoder, port) == (S.LLM_SUCCESS, [S.LLM_SUCCESS])
+        assert prompt.call("state")["mooncake_open"] is True, "not opened for a Mooncake peer"
+        cm = decoder.cache_manager
+        dst = cm.allocate_cache(ld.CacheDesc(TENSORS, SHAPE, ld.DataType.DT_UINT8))
+        cm.pull_cache(ld.CacheKeyByIdAndIndex(PROMPT_ID, cache_id, 1), dst, 0)
+        assert_slice(dst, 0, seed=13, src_batch=1, what="pull through the lazily opened endpoint")
+    finally:
+        decoder.finalize()
+
+
 def test_cross_host_link_without_the_extra_names_it(
     peers: Peers, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -83,7 +83,13 @@ class RemoteLink:
         self, local_cluster_id: int, transport: Transport, deadline: _Deadline, ip: str
     ) -> None:
         hello = self.request(
-            {"op": "hello", "cluster_id": self.remote_cluster_id, "from": local_cluster_id},
+            {
+                "op": "hello",
+                "cluster_id": self.remote_cluster_id,
+                "from": local_cluster_id,
+                "boot": boot_id(),
+                "takes_shm": transport in (Transport.AUTO, Transport.SHM),
+            },
             deadline,
         )
         same_host = bool(boot_id()) and hello.get("boot") == boot_id()

@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import zmq
@@ -43,7 +44,7 @@ class Listener:
         cluster_id: int,
         ip: str,
         port: int,
-        mooncake: MooncakeEndpoint | None = None,
+        mooncake: Callable[[], MooncakeEndpoint] | None = None,
     ) -> None:
         self._engine = engine
         self._endpoint = f"tcp://{ip}:{port}"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .. import _core
-from .._status import LLMStatusCode
+from .._status import LLMException, LLMStatusCode
 from . import wire
 from .hostid import boot_id
 from .mooncake import MooncakeEndpoint
@@ -14,6 +16,7 @@ from .sessions import Refusal, Session, SessionTable
 
 __all__ = ["RequestHandler"]
 
+_log = logging.getLogger("llm_datadist_ref.remote")
 _OPERATION_OF_LEASE = {False: "pull_cache", True: "pull_blocks"}
 
 
@@ -28,8 +31,9 @@ class RequestHandler:
         endpoint: str,
         sessions: SessionTable,
         shm_path: str | None,
-        mooncake: MooncakeEndpoint | None,
+        mooncake: Callable[[], MooncakeEndpoint] | None,
     ) -> None:
+        """``mooncake()`` opens (once) the endpoint offered to peers that cannot share memory."""
         self._engine = engine
         self._cluster_id = cluster_id
         self._endpoint = endpoint
@@ -62,16 +66,31 @@ class RequestHandler:
                 f"{self._endpoint} serves cluster {self._cluster_id}, not {wanted}",
             )
         self._sessions.open(routing_id, peer)
-        offer = None
-        if self._mooncake is not None:
-            pools = [[p, base, size] for p, (base, size) in self._mooncake.pools.items()]
-            offer = {"session": self._mooncake.session, "pools": pools}
         return {
             "cluster_id": self._cluster_id,
             "boot": boot_id(),
             "shm": self._shm_path,
-            "mooncake": offer,
+            "mooncake": self._cross_host_offer(request),
         }
+
+    def _cross_host_offer(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The Mooncake endpoint, for a peer that will not map the pools: on another host, or
+        one whose transport does not take shared memory. Opened on the first such hello."""
+        shares_memory = (
+            bool(boot_id())
+            and request.get("boot") == boot_id()
+            and request.get("takes_shm") is True
+            and self._shm_path is not None
+        )
+        if self._mooncake is None or shares_memory:
+            return None
+        try:
+            endpoint = self._mooncake()
+        except LLMException as error:  # the peer's link fails, naming the missing transport
+            _log.warning("%s: no cross-host endpoint to offer: %s", self._endpoint, error)
+            return None
+        pools = [[p, base, size] for p, (base, size) in endpoint.pools.items()]
+        return {"session": endpoint.session, "pools": pools}
 
     def _bye(self, routing_id: bytes, _request: dict[str, Any]) -> dict[str, Any]:
         self._sessions.drop(routing_id, "it unlinked")
