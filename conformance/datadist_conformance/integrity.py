@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from .checks import untestable
-from .harness import Cache, Engine, Layout, PoolSpec, Scenario
+from .harness import Cache, Engine, Layout, PoolSpec, Scenario, describe
 from .refusals import expect_refused
 from .replaycheck import first_overlap
 
 __all__ = [
     "bytes_checked_or_untestable",
+    "carried_out",
     "expect_bytes_unchanged",
+    "expect_changed_only",
     "expect_keys_bound",
     "expect_keys_free",
     "expect_no_overlap",
@@ -75,6 +77,63 @@ def expect_bytes_unchanged(
             observed=f"tensors {changed} of live cache #{number} changed",
             replay=s.caches.bytes_condition(cache, old),
         )
+
+
+def carried_out(
+    s: Scenario, exceptions: Sequence[str], call: str, obj: Any, method: str, *args: Any
+) -> bool:
+    """Make a call the document lets succeed or fail with one of ``exceptions``: whether it
+    succeeded (the replay names that ``carried_out``); any other exception fails the clause."""
+    expected = f"carried out, or rejected with {' or '.join(exceptions)}"
+    done = True
+    try:
+        s.t.call(obj, method, *args)
+    except s.checker.exception_types(exceptions):
+        done = False
+    except Exception as exc:
+        s.checker.replay_outcome(exceptions, call, expected, prefix="raised ")
+        s.checker.fail(
+            call=call, expected=expected, observed=f"raised {describe(exc)}", replayed=True
+        )
+    s.checker.replay_outcome(exceptions, call, expected, prefix="raised ", named="carried_out")
+    return done
+
+
+def expect_changed_only(
+    s: Scenario,
+    caches: Sequence[Cache],
+    before: list[list[bytes]],
+    spans: Sequence[tuple[int, int]],
+    call: str,
+    done: bool,
+) -> None:
+    """After a call :func:`carried_out` made: no byte of ``caches`` changed outside the span
+    ``spans[n]`` of each tensor of cache n when it was carried out, and none at all when
+    it was rejected (nothing to check without ``bytes``)."""
+    if not before:
+        return
+    for number, (cache, old, span) in enumerate(zip(caches, before, spans, strict=True)):
+        skip = span if done else (0, 0)
+        now = _outside(s.caches.read(cache), skip)
+        changed = [
+            t for t, (a, b) in enumerate(zip(_outside(old, skip), now, strict=True)) if a != b
+        ]
+        where = f" outside bytes [{span[0]}, {span[1]}) of a tensor" if span[1] > span[0] else ""
+        s.checker.check(
+            not changed,
+            call=call,
+            expected=f"no byte of cache #{number} changed{where} when carried out, none "
+            "when rejected",
+            observed=f"{'carried out' if done else 'rejected'}, and tensors {changed} of "
+            f"cache #{number} changed",
+            replay=f"({s.caches.bytes_condition(cache, _outside(old, span), skip=span)}) "
+            f"if carried_out else ({s.caches.bytes_condition(cache, old)})",
+        )
+
+
+def _outside(tensors: Sequence[bytes], span: tuple[int, int]) -> list[bytes]:
+    """The bytes of each of ``tensors`` outside ``span``."""
+    return [bytes(tensor[: span[0]] + tensor[span[1] :]) for tensor in tensors]
 
 
 def _one_key_cache(s: Scenario, engine: Engine, keys: Sequence[Any]) -> Any:

@@ -18,7 +18,9 @@ from ..checks import untestable
 from ..harness import Cache, Engine, Layout, PoolSpec, Scenario, describe
 from ..integrity import (
     bytes_checked_or_untestable,
+    carried_out,
     expect_bytes_unchanged,
+    expect_changed_only,
     expect_no_overlap,
     expect_pool_whole,
     fill_all,
@@ -258,6 +260,32 @@ def _rejected_pulls(s: Scenario, decoder: Engine, key: Any, what: str) -> None:
     s.checker.setup(decoder.cache_manager, "deallocate_cache", one.raw)
 
 
+WIDE_SLICE = Layout(1, (1, 2 * PAGE), 1)  # one batch of two pages
+NARROW_SLICES = Layout(1, (2, PAGE), 1)  # two batches of one page: the same bytes in all
+
+
+def _pull_into_narrower_slices(s: Scenario, prompt: Engine, exceptions: list[str]) -> None:
+    """A whole-slice pull (size -1) of two pages into batch 0 of a cache of one-page slices.
+
+    Readings differ (rejected, or cut to the destination's slice), but under none may the
+    pull write past batch 0 of its destination: not into batch 1, not into the cache
+    allocated after it (a fresh DECODER, so that cache is the destination's neighbour).
+    """
+    decoder = s.engines.decoder_linked_to(prompt)
+    key = s.key(prompt.cluster_id, next(_req_ids))
+    source = s.caches.allocate(prompt, WIDE_SLICE, [key])
+    fill_all(s, [source], 13)
+    target = s.caches.allocate(decoder, NARROW_SLICES)
+    neighbour = s.caches.allocate(decoder, Layout(1, (1, 4 * PAGE), 1))
+    before = fill_all(s, [target, neighbour], 43)
+    call = "pull_cache(key of a two-page slice, cache of one-page slices, batch_index=0)"
+    s.t.comment("a pull into a destination whose slices are smaller than the source's")
+    done = carried_out(s, exceptions, call, decoder.cache_manager, "pull_cache", key, target.raw)
+    expect_changed_only(s, [target, neighbour], before, [(0, PAGE), (0, 0)], call, done)
+    s.checker.setup(prompt.cache_manager, "remove_cache_key", key)
+    s.checker.setup(prompt.cache_manager, "deallocate_cache", source.raw)
+
+
 @template("key_released_by_transfer", family="lifecycle")
 def key_released_by_transfer(s: Scenario, clause: Clause, data: Any) -> None:
     """Only a successful pull releases the key: rejected pulls change nothing (not their
@@ -280,6 +308,7 @@ def key_released_by_transfer(s: Scenario, clause: Clause, data: Any) -> None:
     s.checker.expect_raises(
         list(clause.params["exceptions"]), decoder.cache_manager, "pull_cache", key, target.raw, 0
     )
+    _pull_into_narrower_slices(s, prompt, ["TypeError", "ValueError", "LLMException"])
     bytes_checked_or_untestable(s, "rejected pull_cache calls")
 
 
