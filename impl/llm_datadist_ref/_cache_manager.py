@@ -157,6 +157,12 @@ class CacheManager:
         self._product = settings.product
         self._initialized = True
         self._enable_remote_cache_accessible = settings.remote_cache_accessible
+        #: The key types pull_cache takes (with remote access: only CacheKeyByIdAndIndex).
+        self._pull_key_types: tuple[type, ...] = (
+            (CacheKeyByIdAndIndex,)
+            if settings.remote_cache_accessible
+            else (CacheKey, CacheKeyByIdAndIndex)
+        )
 
     def _on_finalize(self) -> None:
         self._initialized = False
@@ -434,6 +440,24 @@ class CacheManager:
         pulled, with layer ranges), which may complete a deferred deallocate_cache. A removed or
         already pulled key, or a placeholder key: LLMException(LLM_KV_CACHE_NOT_EXIST); no link:
         LLM_NOT_YET_LINK. kwargs: src_layer_range, dst_layer_range (range), tensor_num_per_layer."""
+        engine = self._engine
+        if (  # the common call, with every argument as the checks below would pass it
+            engine is not None
+            and type(cache_key) in self._pull_key_types
+            and type(cache) is Cache
+            and type(batch_index) is int
+            and 0 <= batch_index <= 0xFFFFFFFF
+            and type(size) is int
+            and size == -1
+            and not kwargs
+            and cache._cache_manager is self
+            and not cache._is_blocks_cache
+        ):
+            remote = self._llm_datadist._linked_peer(cache_key._cluster_id)
+            if type(remote) is not RemoteLink:  # an engine of this process: one core call
+                kind, a, b, c = cache_key._remote
+                engine.pull_cache(remote, kind, a, b, c, cache._cache_id, batch_index, -1, (), ())
+                return
         engine = self._live_engine()
         if self._enable_remote_cache_accessible:
             if not isinstance(cache_key, CacheKeyByIdAndIndex):

@@ -1,4 +1,5 @@
-"""cache_keys of allocate_cache: placeholders, trailing omission and repeats, drawn together.
+"""Keys: cache_keys of allocate_cache (placeholders, trailing omission and repeats, drawn
+together) and the blocks_cache_key of allocate_blocks_cache.
 
 Each template draws key lists that exercise its own sentence mixed with the
 others' features (the model is keyplans.py), allocates, and pulls every bound
@@ -12,12 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hypothesis import strategies as st
+
+from ..checks import untestable_everywhere
 from ..harness import Scenario
 from ..integrity import expect_keys_bound
 from ..keyplans import realize
 from ..speclib import Clause
-from ..strategies import key_plans, layouts, seeds
+from ..strategies import block_counts, key_plans, layouts, seeds, swap_maps
 from . import template
+from .data import block_layout
 from .lifecycle import expect_slice, pull_into_second_batch
 
 
@@ -84,4 +89,42 @@ def trailing_keys_omitted(s: Scenario, clause: Clause, data: Any) -> None:
 def duplicate_keys_last_wins(s: Scenario, clause: Clause, data: Any) -> None:
     _check_plan(
         s, data, lengths=lambda batch: (2, batch), duplicates=True, require=frozenset({"duplicate"})
+    )
+
+
+@template("blocks_key_indexes", family="lifecycle", uses_hypothesis=True)
+def blocks_key_indexes(s: Scenario, clause: Clause, data: Any) -> None:
+    prompt = s.engines.start()
+    if not hasattr(prompt.cache_manager, "pull_blocks"):
+        # Not this target's shortfall: the seed documents no call that finds a cache by its key.
+        untestable_everywhere(
+            f"{s.adapter.name}'s CacheManager has no pull_blocks (vendor surface, not the "
+            "seed's), and the seed documents no other call that finds a cache by its BlocksCacheKey"
+        )
+    blocks = data.draw(block_counts(low=2, high=64), label="blocks")
+    layout, dtype = block_layout(s, data, blocks, "layout")
+    pairs = data.draw(swap_maps(source_blocks=blocks, destination_blocks=blocks), label="pairs")
+    key = s.new("BlocksCacheKey", prompt.cluster_id, data.draw(st.integers(0, 7), label="model_id"))
+    source = s.caches.allocate_blocks(prompt, layout, key, dtype=dtype, checked=True)
+    model = s.caches.fill(source, data.draw(seeds(), label="seed"))
+    decoder = s.engines.decoder_linked_to(prompt)
+    target = s.caches.allocate_blocks(decoder, layout, dtype=dtype)
+    expected = s.caches.fill(target, 77)
+    size = layout.slice_bytes
+    for src, dst in pairs.items():
+        for tensor, wanted in zip(model, expected, strict=True):
+            wanted[dst * size : (dst + 1) * size] = tensor[src * size : (src + 1) * size]
+    src_blocks, dst_blocks = list(pairs), list(pairs.values())
+    call = f"pull_blocks({s.t.render(key)}, its blocks cache, {src_blocks}, {dst_blocks})"
+    s.checker.expect_ok(
+        decoder.cache_manager, "pull_blocks", key, target.raw, src_blocks, dst_blocks
+    )
+    after = s.caches.read(target)
+    wrong = [t for t, (got, want) in enumerate(zip(after, expected, strict=True)) if got != want]
+    s.checker.check(
+        not wrong,
+        call=call,
+        expected="block dst_blocks[i] holds source block src_blocks[i]; every other block as it was",
+        observed=f"tensors {wrong} of the destination differ",
+        replay=s.caches.bytes_condition(target, expected),
     )

@@ -19,7 +19,9 @@ The other readings it takes:
   initialises, which raises LLMException (the vendor's timing; the alt validates at assignment);
 * ``Cache.create_cpu_cache(None, ...)``: TypeError (a wrong type), not the vendor's
   AttributeError (the seed names AttributeError for None only in swap_blocks);
-  ``deallocate_cache(None)``: AttributeError, the vendor's (E-none-argument accepts both).
+  ``deallocate_cache(None)``: AttributeError, the vendor's (E-none-argument accepts both);
+* ``copy_cache`` with size -1 and an offset at the very end of the slice: "the rest" is empty,
+  and the copy a no-op (the alt refuses it with ValueError).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from llm_datadist_alt import (
     LLMStatusCode,
     Placement,
 )
+from llm_datadist_alt._layout import View
 from llm_datadist_alt._validate import check_str
 
 __version__ = "0.1.0"
@@ -160,10 +163,39 @@ class _SeedCacheManager:
             raise AttributeError("'NoneType' object has no attribute 'is_blocks_cache'")
         self._inner.deallocate_cache(cache)
 
+    def copy_cache(
+        self,
+        dst: Any,
+        src: Any,
+        dst_batch_index: int = 0,
+        src_batch_index: int = 0,
+        offset: int = 0,
+        size: int = -1,
+        req_id: Any = None,
+    ) -> None:
+        args = (dst_batch_index, src_batch_index, offset, size)
+        try:
+            self._inner.copy_cache(dst, src, *args, req_id)
+        except ValueError:
+            if not _empty_rest(dst, src, *args):
+                raise
+
     def __getattr__(self, name: str) -> Any:
         if name in SEED_METHODS:
             return getattr(self._inner, name)
         raise AttributeError(name)
+
+
+def _empty_rest(dst: Any, src: Any, dst_index: Any, src_index: Any, offset: Any, size: Any) -> bool:
+    """A copy_cache that is valid but for copying nothing: size -1 from the end of the slice."""
+    if not (isinstance(dst, _alt.Cache) and isinstance(src, _alt.Cache) and size == -1):
+        return False
+    if not all(type(value) is int for value in (dst_index, src_index, offset)):
+        return False
+    d, s = View.of(dst), View.of(src)
+    matching = d.num_tensors == s.num_tensors and d.data_type == s.data_type
+    in_range = 0 <= dst_index < d.batch and 0 <= src_index < s.batch
+    return matching and in_range and 0 < offset == s.slice_bytes <= d.slice_bytes
 
 
 class LLMDataDist(_alt.LLMDataDist):
