@@ -454,7 +454,7 @@ class CacheManager:
             and not cache._is_blocks_cache
         ):
             remote = self._llm_datadist._linked_peer(cache_key._cluster_id)
-            if type(remote) is not RemoteLink:  # an engine of this process: one core call
+            if not isinstance(remote, RemoteLink):  # an engine of this process: one core call
                 kind, a, b, c = cache_key._remote
                 engine.pull_cache(remote, kind, a, b, c, cache._cache_id, batch_index, -1, (), ())
                 return
