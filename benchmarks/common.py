@@ -127,9 +127,12 @@ def random_pairs(rng: np.random.Generator, blocks: int, count: int) -> tuple[lis
     return order[:count].tolist(), order[count : 2 * count].tolist()
 
 
-def linked_pair(module: Any, pool_bytes: int, port: int) -> tuple[Any, Any]:
+def linked_pair(
+    module: Any, pool_bytes: int, port: int, extra: dict[str, str] | None = None
+) -> tuple[Any, Any]:
     """A PROMPT (cluster 1, listening on 127.0.0.1:`port`) and a DECODER (cluster 2) linked to it,
-    made through `module`'s public API only, so the same code drives either implementation."""
+    made through `module`'s public API only, so the same code drives either implementation;
+    `extra` options (an implementation's own) go to both engines' init."""
 
     def make(role: Any, cluster_id: int, listen: str | None) -> Any:
         config = module.LLMConfig()
@@ -140,7 +143,7 @@ def linked_pair(module: Any, pool_bytes: int, port: int) -> tuple[Any, Any]:
         if listen is not None:
             config.listen_ip_info = listen
         datadist = module.LLMDataDist(role, cluster_id)
-        datadist.init(config.generate_options())
+        datadist.init({**config.generate_options(), **(extra or {})})
         return datadist
 
     prompt = make(module.LLMRole.PROMPT, 1, f"127.0.0.1:{port}")

@@ -22,6 +22,7 @@ from ._types import (
     CacheKey,
     CacheKeyByIdAndIndex,
     Placement,
+    allocated_cache,
 )
 from ._validate import (
     check_int64,
@@ -127,6 +128,9 @@ def _index_list(name: str, values: object) -> list[int] | tuple[int, ...]:
     return values
 
 
+_UINT64_MAX = 0xFFFF_FFFF_FFFF_FFFF
+
+
 def _u32(name: str, value: object) -> None:
     if type(value) is not int or not 0 <= value <= 0xFFFFFFFF:
         check_uint32(name, value)
@@ -214,6 +218,19 @@ class CacheManager:
         No pool for the placement: LLMException(PARAM_INVALID); pool exhausted: LLM_OUT_OF_MEMORY.
         """
         engine = self._legacy_engine
+        geometry = cache_desc._geometry if type(cache_desc) is CacheDesc else None
+        if (
+            engine is not None
+            and geometry is not None
+            and type(cache_keys) is tuple
+            and not cache_keys
+        ):
+            # The common call (a valid CacheDesc, no keys): straight to the core.
+            placement, num_tensors, tensor_bytes, batch_size = geometry
+            cache_id, addresses = engine.allocate(
+                placement, num_tensors, tensor_bytes, batch_size, False, (), None
+            )
+            return allocated_cache(cache_id, cache_desc, addresses, self, geometry, False)
         if engine is None:
             self._unavailable("allocate_cache")
         if not isinstance(cache_desc, CacheDesc):
@@ -233,7 +250,7 @@ class CacheManager:
         cache_id, addresses = engine.allocate(
             placement, num_tensors, tensor_bytes, batch_size, False, packed, None
         )
-        return Cache._allocated(cache_id, cache_desc, addresses, self, geometry, False)
+        return allocated_cache(cache_id, cache_desc, addresses, self, geometry, False)
 
     def deallocate_cache(self, cache: Cache) -> None:
         """Releases the cache_id reference; the memory goes once every key is released too.
@@ -241,7 +258,9 @@ class CacheManager:
         engine = self._legacy_engine
         if engine is None:
             self._unavailable("deallocate_cache")
-        if not isinstance(cache, Cache):
+        if type(cache) is not Cache and not isinstance(
+            cache, Cache
+        ):  # exact type: no subclass walk
             _type_error("cache", "'Cache'", cache)
         if cache._is_blocks_cache:
             raise_status(
@@ -502,6 +521,26 @@ class CacheManager:
         With a BlocksCacheKey, block src_blocks[i] goes to dst_blocks[i]; with a CacheKey or
         CacheKeyByIdAndIndex (src_blocks empty), the keyed batch slice fills dst_blocks in order.
         Keys are not released by pull_blocks."""
+        engine = self._engine
+        if (  # the common call: a BlocksCacheKey, lists of exact ints, no layer ranges
+            engine is not None
+            and type(src_cache_key) is BlocksCacheKey
+            and 0 <= src_cache_key._model_id <= _UINT64_MAX
+            and 0 <= src_cache_key._cluster_id <= _UINT64_MAX
+            and type(dst_cache) is Cache
+            and dst_cache._is_blocks_cache
+            and dst_cache._cache_manager is self
+            and not kwargs
+            and src_blocks
+            and dst_blocks
+        ):
+            src = _index_list("src_blocks", src_blocks)
+            dst = _index_list("dst_blocks", dst_blocks)
+            remote = self._llm_datadist._linked_peer(src_cache_key._cluster_id)
+            if not isinstance(remote, RemoteLink):  # an engine of this process: one core call
+                model_id, dst_id = src_cache_key._model_id, dst_cache._cache_id
+                engine.pull_blocks(remote, KEY_BY_BLOCKS, model_id, 0, 0, dst_id, src, dst, (), ())
+                return
         engine = self._live_engine()
         if not isinstance(src_cache_key, (CacheKey, CacheKeyByIdAndIndex, BlocksCacheKey)):
             _type_error(

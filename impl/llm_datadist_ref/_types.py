@@ -281,6 +281,33 @@ class CacheDesc:
         return geometry
 
 
+_new_object = object.__new__
+
+
+def allocated_cache(
+    cache_id: int,
+    cache_desc: CacheDesc,
+    tensor_addrs: list[int],
+    cache_manager: CacheManager,
+    geometry: tuple[int, int, int, int],
+    is_blocks_cache: bool,
+) -> Cache:
+    """The handle of a cache the core has just allocated: the same state as Cache.__init__ leaves
+    (every slot set), without re-checking what the core returned. allocate_cache's hot path:
+    about a third of the cost of calling the class."""
+    cache: Cache = _new_object(Cache)
+    cache._cache_id = cache_id
+    cache._cache_desc = cache_desc
+    cache._tensor_addrs = tensor_addrs
+    cache._cache_manager = cache_manager
+    cache._is_registered = False
+    cache._is_blocks_cache = is_blocks_cache
+    cache._valid = True
+    cache._buffers = ()
+    cache._geometry = geometry
+    return cache
+
+
 def _key_params(
     kind: str, args: tuple[Any, ...], kwargs: dict[str, Any], order: tuple[str, ...]
 ) -> dict[str, Any]:
@@ -457,31 +484,6 @@ class Cache:
         self._buffers: tuple[object, ...] = ()
         # Layout as checked at creation; an allocating CacheManager passes what it allocated.
         self._geometry: tuple[int, int, int, int] | None = None
-
-    @classmethod
-    def _allocated(
-        cls,
-        cache_id: int,
-        cache_desc: CacheDesc,
-        tensor_addrs: list[int],
-        cache_manager: CacheManager,
-        geometry: tuple[int, int, int, int],
-        is_blocks_cache: bool,
-    ) -> Cache:
-        """The handle of a cache the core has just allocated: the same state as __init__ leaves
-        (every slot set), without re-checking what the core returned. allocate_cache's hot path:
-        this is half the cost of calling the class."""
-        cache = object.__new__(cls)
-        cache._cache_id = cache_id
-        cache._cache_desc = cache_desc
-        cache._tensor_addrs = tensor_addrs
-        cache._cache_manager = cache_manager
-        cache._is_registered = False
-        cache._is_blocks_cache = is_blocks_cache
-        cache._valid = True
-        cache._buffers = ()
-        cache._geometry = geometry
-        return cache
 
     @property
     def cache_id(self) -> int:

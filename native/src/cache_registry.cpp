@@ -14,7 +14,9 @@ int64_t CacheRegistry::insert(const CacheGeometry& geometry, std::shared_ptr<Cac
     entry.storage = std::move(storage);
     entry.blocks_key_model = blocks_key_model;
     entry.key_slots = std::move(key_slots);
-    keys_.reserve(keys_.size() + entry.key_slots.size());
+    if (!entry.key_slots.empty()) {
+        keys_.reserve(keys_.size() + entry.key_slots.size());  // (even reserve(size()) costs a rehash check)
+    }
     for (std::size_t index = 0; index < entry.key_slots.size(); ++index) {
         if (const auto& key = entry.key_slots[index]) {
             KeyBinding binding;
@@ -79,9 +81,12 @@ void CacheRegistry::release_id(int64_t cache_id) {
 
 void CacheRegistry::release_key(const KeyId& key) {
     const auto binding = keys_.find(key);
-    if (binding == keys_.end()) {
-        return;
+    if (binding != keys_.end()) {
+        release_binding(binding);
     }
+}
+
+void CacheRegistry::release_binding(KeyMap::iterator binding) {
     const int64_t cache_id = binding->second.cache_id;
     const uint32_t batch_index = binding->second.batch_index;
     keys_.erase(binding);
@@ -97,27 +102,49 @@ void CacheRegistry::release_key(const KeyId& key) {
     }
 }
 
+namespace {
+
+/// Whether `indices` are 0, 1, ..., n - 1: a pull of the whole batch slice, every tensor once.
+bool every_tensor_in_order(const std::vector<uint32_t>& indices, uint32_t n) noexcept {
+    if (indices.size() != n) {
+        return false;
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+        if (indices[i] != i) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
 void CacheRegistry::take_tensors(const KeyId& key, const std::vector<uint32_t>& tensor_indices) {
-    KeyBinding* binding = find_key(key);
-    if (binding == nullptr) {
+    const auto found = keys_.find(key);
+    if (found == keys_.end()) {
         return;
     }
-    const CacheEntry* entry = find(binding->cache_id);
+    KeyBinding& binding = found->second;
+    const CacheEntry* entry = find(binding.cache_id);
     if (entry == nullptr) {
         return;
     }
     const uint32_t num_tensors = entry->geometry.num_tensors;
-    if (binding->taken.empty()) {
-        binding->taken.assign(num_tensors, false);
+    if (binding.taken.empty() && every_tensor_in_order(tensor_indices, num_tensors)) {
+        release_binding(found);  // the common whole-slice pull: no per-tensor bookkeeping
+        return;
+    }
+    if (binding.taken.empty()) {
+        binding.taken.assign(num_tensors, false);
     }
     for (const uint32_t index : tensor_indices) {
-        if (index < num_tensors && !binding->taken[index]) {
-            binding->taken[index] = true;
-            ++binding->taken_count;
+        if (index < num_tensors && !binding.taken[index]) {
+            binding.taken[index] = true;
+            ++binding.taken_count;
         }
     }
-    if (binding->taken_count >= num_tensors) {
-        release_key(key);
+    if (binding.taken_count >= num_tensors) {
+        release_binding(found);
     }
 }
 

@@ -93,6 +93,11 @@ Region SharedMemoryBackend::reserve(std::size_t bytes, std::size_t alignment) {
     region.mapping = mapping;
     region.mapping_bytes = mapping_bytes;
     region.fd = fd;
+#ifdef MADV_HUGEPAGE
+    // Advisory: shared memory gets huge pages only where the host allows them for shmem
+    // (transparent_hugepage/shmem_enabled "advise"); elsewhere this changes nothing.
+    (void)::madvise(region.base, bytes, MADV_HUGEPAGE);
+#endif
     return region;
 }
 

@@ -121,12 +121,15 @@ class CacheRegistry {
     std::vector<int64_t> cache_ids() const;
 
   private:
+    using KeyMap = std::unordered_map<KeyId, KeyBinding, KeyIdHash>;
     void erase_entry(std::unordered_map<int64_t, CacheEntry>::iterator it);
+    /// Drops one key's binding and, with it, the cache's last reference if it was that.
+    void release_binding(KeyMap::iterator binding);
 
     std::mutex mu_;
     int64_t next_id_ = 1;  // vendor ids start at 1 and grow; never reused
     std::unordered_map<int64_t, CacheEntry> entries_;
-    std::unordered_map<KeyId, KeyBinding, KeyIdHash> keys_;
+    KeyMap keys_;
     std::unordered_map<uint64_t, int64_t> blocks_keys_;
 };
 
