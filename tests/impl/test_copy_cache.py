@@ -208,3 +208,22 @@ def test_large_copy_on_several_workers(engines: Engines) -> None:
     for t in range(4):
         assert np.array_equal(tensor_view(dst, t)[2**21 :], data[t][: 2**21])
         assert np.array_equal(tensor_view(dst, t)[: 2**21], before[t][: 2**21])
+
+
+@pytest.mark.clause("copy_cache.copies")
+@pytest.mark.parametrize("offset", [0, 1, 15, 16, 17, 63])
+@pytest.mark.parametrize("size", [32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 40_003])
+def test_large_copies_at_any_alignment_write_exactly_their_bytes(
+    cm: ld.CacheManager, offset: int, size: int
+) -> None:
+    """Spans of 32 KiB and more take the streaming-store copy (head to 16-byte alignment, 64-byte
+    lines, tail): every byte of the range is copied and none beside it is touched."""
+    layout = desc(batch=2, width=48 * 1024, num_tensors=1, dtype=ld.DataType.DT_UINT8)
+    src, dst = cm.allocate_cache(layout), cm.allocate_cache(layout)
+    source, before = fill(src, 5)[0], fill(dst, 6)[0]
+    cm.copy_cache(dst, src, 1, 0, offset, size)
+    slice_bytes = 48 * 1024
+    expected = before.copy()
+    start = slice_bytes + offset
+    expected[start : start + size] = source[offset : offset + size]
+    assert (tensor_view(dst, 0) == expected).all()
