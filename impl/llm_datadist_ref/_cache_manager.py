@@ -477,6 +477,18 @@ class CacheManager:
                 kind, a, b, c = cache_key._remote
                 engine.pull_cache(remote, kind, a, b, c, cache._cache_id, batch_index, -1, (), ())
                 return
+        self._pull_cache_checked(cache_key, cache, batch_index, size, kwargs)
+
+    def _pull_cache_checked(
+        self,
+        cache_key: CacheKey | CacheKeyByIdAndIndex,
+        cache: Cache,
+        batch_index: int,
+        size: int,
+        kwargs: dict[str, Any],
+    ) -> None:
+        """pull_cache with every argument checked in the documented order, to a peer of this
+        process or of another."""
         engine = self._live_engine()
         if self._enable_remote_cache_accessible:
             if not isinstance(cache_key, CacheKeyByIdAndIndex):
@@ -541,6 +553,17 @@ class CacheManager:
                 model_id, dst_id = src_cache_key._model_id, dst_cache._cache_id
                 engine.pull_blocks(remote, KEY_BY_BLOCKS, model_id, 0, 0, dst_id, src, dst, (), ())
                 return
+        self._pull_blocks_checked(src_cache_key, dst_cache, src_blocks, dst_blocks, kwargs)
+
+    def _pull_blocks_checked(
+        self,
+        src_cache_key: CacheKey | CacheKeyByIdAndIndex | BlocksCacheKey,
+        dst_cache: Cache,
+        src_blocks: tuple[int, ...] | list[int] | None,
+        dst_blocks: tuple[int, ...] | list[int],
+        kwargs: dict[str, Any],
+    ) -> None:
+        """pull_blocks with every argument checked in the documented order."""
         engine = self._live_engine()
         if not isinstance(src_cache_key, (CacheKey, CacheKeyByIdAndIndex, BlocksCacheKey)):
             _type_error(
