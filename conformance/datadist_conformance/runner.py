@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .results import RunResult, TestResult
@@ -176,11 +177,43 @@ def _attempt(
     excluded: set[str],
     progress: Progress | None,
 ) -> _Attempt:
+    """One pytest process over the suite: its results, or what it crashed or hung on."""
     journal = work / f"journal-{attempt}.log"
     raw = work / f"results-{attempt}.json"
     log = work / f"pytest-{attempt}.log"
     for path in (journal, raw, Path(f"{journal}.faults"), Path(f"{journal}.transcript")):
         path.unlink(missing_ok=True)
+    command = _pytest_command(product_id, options, seed, work, raw, journal, excluded)
+    with open(log, "w", encoding="utf-8") as output:
+        process = subprocess.Popen(
+            command, cwd=work, env=_suite_environment(), stdout=output, stderr=subprocess.STDOUT
+        )
+        _follow(process, journal, product_id, progress)
+    data = json.loads(raw.read_text("utf-8")) if raw.is_file() else {}
+    _raise_setup_errors(data, process.returncode, excluded, log)
+    tests = [TestResult(**t) for t in data.get("tests", [])]
+    facts = {
+        k: ", ".join(v) if isinstance(v, list) else str(v)
+        for k, v in data.get("target", {}).items()
+    }
+    unused = list(data.get("unused_expectations", []))
+    finished, running = _journal_state(journal)
+    if finished and process.returncode in (0, 1, 5):  # 5: every test was already run
+        return _Attempt(tests, unused, True, target=facts)
+    crash, crashed_test = _crash(journal, log, process.returncode, running, options.test_timeout)
+    return _Attempt(tests, unused, False, crash, crashed_test, facts)
+
+
+def _pytest_command(
+    product_id: str,
+    options: RunOptions,
+    seed: int,
+    work: Path,
+    raw: Path,
+    journal: Path,
+    excluded: set[str],
+) -> list[str]:
+    """The pytest command line of one attempt (writing the --only / --exclude lists it names)."""
     command = [
         sys.executable,
         "-m",
@@ -214,51 +247,51 @@ def _attempt(
     if excluded:
         (work / "exclude.txt").write_text("\n".join(sorted(excluded)) + "\n", "utf-8")
         command.append(f"--datadist-exclude={work / 'exclude.txt'}")
-    with open(log, "w", encoding="utf-8") as output:
-        process = subprocess.Popen(
-            command, cwd=work, env=_suite_environment(), stdout=output, stderr=subprocess.STDOUT
-        )
-        _follow(process, journal, product_id, progress)
-    data = json.loads(raw.read_text("utf-8")) if raw.is_file() else {}
+    return command
+
+
+def _raise_setup_errors(
+    data: dict[str, Any], returncode: int | None, excluded: set[str], log: Path
+) -> None:
+    """What kept the suite from running at all: the target, its adapter, or the usage."""
     if "load_error" in data:
         raise TargetLoadError(data["load_error"])
     if "adapter_error" in data:
         raise TargetLoadError(data["adapter_error"], what="adapter")
     if "usage_error" in data:
         raise RunUsageError(data["usage_error"])
-    if process.returncode == 5 and not excluded:  # pytest's "no tests collected"
+    if returncode == 5 and not excluded:  # pytest's "no tests collected"
         raise RunUsageError(f"the suite collected no tests: {_tail(log, 1)}")
-    tests = [TestResult(**t) for t in data.get("tests", [])]
-    facts = {
-        k: ", ".join(v) if isinstance(v, list) else str(v)
-        for k, v in data.get("target", {}).items()
-    }
-    unused = list(data.get("unused_expectations", []))
-    finished, running = _journal_state(journal)
-    if finished and process.returncode in (0, 1, 5):  # 5: every test was already run
-        return _Attempt(tests, unused, True, target=facts)
+
+
+def _crash(
+    journal: Path,
+    log: Path,
+    returncode: int | None,
+    running: tuple[str, str, list[str]] | None,
+    test_timeout: float,
+) -> tuple[str, TestResult | None]:
+    """How the process ended early, and the test it was running then (an error result)."""
     fault_path = Path(f"{journal}.faults")
     hung = fault_path.is_file() and fault_path.read_text("utf-8", errors="replace").startswith(
         "Timeout ("
     )
     faults = _tail(fault_path, 40)  # faulthandler's traceback of a crash or a hang
-    crash = _describe_exit(
-        process.returncode, running[0] if running else None, hung, options.test_timeout
+    crash = _describe_exit(returncode, running[0] if running else None, hung, test_timeout)
+    if running is None:
+        return crash, None
+    name, family, clauses = running
+    crashed_test = TestResult(
+        id=name,
+        family=family,
+        clauses=clauses,
+        apis=[],
+        outcome="error",
+        duration=0.0,
+        message=f"crashed: {crash}\n{faults or _tail(log)}",
+        replay=_crash_replay(Path(f"{journal}.transcript"), crash),
     )
-    crashed_test = None
-    if running is not None:
-        name, family, clauses = running
-        crashed_test = TestResult(
-            id=name,
-            family=family,
-            clauses=clauses,
-            apis=[],
-            outcome="error",
-            duration=0.0,
-            message=f"crashed: {crash}\n{faults or _tail(log)}",
-            replay=_crash_replay(Path(f"{journal}.transcript"), crash),
-        )
-    return _Attempt(tests, unused, False, crash, crashed_test, facts)
+    return crash, crashed_test
 
 
 def _suite_environment() -> dict[str, str]:
