@@ -260,49 +260,7 @@ def _type(text: str, file: str, path: str, problems: list[Problem]) -> TypeExpr:
 
 
 def _build_api(file: str, doc: Doc, support: Mapping[str, bool], problems: list[Problem]) -> Api:
-    signature = None
-    if "signature" in doc:
-        sig = doc["signature"]
-        params = tuple(
-            Param(
-                name=p["name"],
-                type_text=p["type"],
-                type=_type(p["type"], file, f"signature/params/{i}/type", problems),
-                required=p["required"],
-                default=p.get("default"),
-                description=_text(p.get("description")),
-            )
-            for i, p in enumerate(sig["params"])
-        )
-        var_kw = sig.get("var_keyword")
-        signature = Signature(
-            text=sig["text"],
-            params=params,
-            var_keyword=var_kw["name"] if var_kw else None,
-            var_keyword_keys=tuple(var_kw["keys"]) if var_kw else (),
-        )
     returns = doc.get("returns")
-    option = doc.get("option")
-    clauses = tuple(
-        Clause(
-            id=c["id"],
-            api_id=doc["id"],
-            kind=c["kind"],
-            text=Text(en=c["text"]["en"], zh=c["text"].get("zh")),
-            basis=c.get("basis", "stated"),
-            params=frozen_mapping(c.get("params")),
-            rationale=c.get("rationale"),
-            untestable=c.get("untestable"),
-            vendor_observed=VendorObserved(**c["vendor_observed"])
-            if "vendor_observed" in c
-            else None,
-            errata=tuple(c.get("errata", ())),
-            level=c.get(
-                "level", "document" if doc["source"]["document"] == "seed" else "as-shipped"
-            ),
-        )
-        for c in doc["clauses"]
-    )
     return Api(
         id=doc["id"],
         owner=doc["owner"],
@@ -315,26 +273,16 @@ def _build_api(file: str, doc: Doc, support: Mapping[str, bool], problems: list[
         summary=Text(en=doc["summary"]["en"], zh=doc["summary"].get("zh")),
         support=doc["support"],
         products=frozen_mapping(support),
-        clauses=clauses,
-        signature=signature,
+        clauses=tuple(_build_clause(doc, c) for c in doc["clauses"]),
+        signature=_build_signature(doc["signature"], file, problems)
+        if "signature" in doc
+        else None,
         signature_as_printed=doc.get("signature_as_printed"),
         returns=_type(returns["type"], file, "returns/type", problems) if returns else None,
         returns_text=returns["type"] if returns else None,
         returns_description=_text(returns.get("description")) if returns else None,
         errors=tuple((tuple(e["exceptions"]), e["clause"]) for e in doc.get("errors", ())),
-        option=Option(
-            key=option["key"],
-            format=option["format"],
-            fields=tuple(
-                OptionField(
-                    **{k: v for k, v in f.items() if k != "description"},
-                    description=_text(f.get("description")),
-                )
-                for f in option.get("fields", ())
-            ),
-        )
-        if option
-        else None,
+        option=_build_option(doc["option"]) if doc.get("option") else None,
         properties=tuple(
             Property(
                 name=p["name"],
@@ -349,4 +297,56 @@ def _build_api(file: str, doc: Doc, support: Mapping[str, bool], problems: list[
         errata=tuple(doc.get("errata", ())),
         notes=doc.get("notes"),
         file=file,
+    )
+
+
+def _build_signature(sig: Doc, file: str, problems: list[Problem]) -> Signature:
+    params = tuple(
+        Param(
+            name=p["name"],
+            type_text=p["type"],
+            type=_type(p["type"], file, f"signature/params/{i}/type", problems),
+            required=p["required"],
+            default=p.get("default"),
+            description=_text(p.get("description")),
+        )
+        for i, p in enumerate(sig["params"])
+    )
+    var_kw = sig.get("var_keyword")
+    return Signature(
+        text=sig["text"],
+        params=params,
+        var_keyword=var_kw["name"] if var_kw else None,
+        var_keyword_keys=tuple(var_kw["keys"]) if var_kw else (),
+    )
+
+
+def _build_clause(doc: Doc, c: Doc) -> Clause:
+    """A clause; its level defaults to document for the seed's entries, as-shipped otherwise."""
+    return Clause(
+        id=c["id"],
+        api_id=doc["id"],
+        kind=c["kind"],
+        text=Text(en=c["text"]["en"], zh=c["text"].get("zh")),
+        basis=c.get("basis", "stated"),
+        params=frozen_mapping(c.get("params")),
+        rationale=c.get("rationale"),
+        untestable=c.get("untestable"),
+        vendor_observed=VendorObserved(**c["vendor_observed"]) if "vendor_observed" in c else None,
+        errata=tuple(c.get("errata", ())),
+        level=c.get("level", "document" if doc["source"]["document"] == "seed" else "as-shipped"),
+    )
+
+
+def _build_option(option: Doc) -> Option:
+    return Option(
+        key=option["key"],
+        format=option["format"],
+        fields=tuple(
+            OptionField(
+                **{k: v for k, v in f.items() if k != "description"},
+                description=_text(f.get("description")),
+            )
+            for f in option.get("fields", ())
+        ),
     )
