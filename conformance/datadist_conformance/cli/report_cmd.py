@@ -60,7 +60,11 @@ def register(commands: Any, summary: str) -> None:
     _add_require_certified(verdicts)
     _add_spec_dir(verdicts)
     verdicts.set_defaults(handler=_summary)
+    _register_diff(actions)
+    _register_baseline(actions)
 
+
+def _register_diff(actions: Any) -> None:
     diff = actions.add_parser(
         "diff",
         help="compare two result sets per product line; exit 1 on any regression",
@@ -93,6 +97,8 @@ def register(commands: Any, summary: str) -> None:
     _add_spec_dir(diff)
     diff.set_defaults(handler=_diff)
 
+
+def _register_baseline(actions: Any) -> None:
     baseline = actions.add_parser(
         "baseline",
         help="regenerate the committed baseline of the reference on every product line",

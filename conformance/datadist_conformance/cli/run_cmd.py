@@ -70,6 +70,13 @@ def register(commands: Any, summary: str) -> None:
         help=f"module under test (default: $DATADIST_CONFORMANCE_IMPL, else the bundled reference {DEFAULT_IMPL})",
     )
     run.add_argument("--product", default="all", help="a product line id, or 'all' (default)")
+    _add_target_options(run)
+    _add_run_options(run)
+    run.set_defaults(handler=_run)
+
+
+def _add_target_options(run: argparse.ArgumentParser) -> None:
+    """How the target is reached and judged: adapter, profile, level, peer, expectations."""
     run.add_argument(
         "--adapter",
         default=None,
@@ -99,6 +106,10 @@ def register(commands: Any, summary: str) -> None:
         default=None,
         help="YAML file of expected failures, or the name of a bundled one (cann-as-shipped)",
     )
+
+
+def _add_run_options(run: argparse.ArgumentParser) -> None:
+    """Where the reports go and how the run is paced: out, seed, jobs, only, timeouts."""
     run.add_argument(
         "--out",
         type=Path,
@@ -123,7 +134,6 @@ def register(commands: Any, summary: str) -> None:
         action="store_true",
         help=f"a partial verdict (untestable clauses) exits {Exit.NOT_CERTIFIED:d}, not {Exit.PARTIAL:d}",
     )
-    run.set_defaults(handler=_run)
 
 
 def _usage_error(message: str) -> int:
