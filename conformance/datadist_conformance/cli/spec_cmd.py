@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..speclib import SpecError, load_spec, spec_root
+from ..speclib import Spec, SpecError, load_spec, spec_root
 from ..speclib.divergences import render_divergences
 from ..speclib.dump import dump
 
@@ -62,6 +62,16 @@ def _add_spec_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _loaded(args: argparse.Namespace) -> Spec | None:
+    """The spec of --spec-dir, or None after printing each of its problems."""
+    try:
+        return load_spec(args.spec_dir)
+    except SpecError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return None
+
+
 def _validate(args: argparse.Namespace) -> int:
     root = args.spec_dir or spec_root()
     try:
@@ -80,11 +90,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _dump(args: argparse.Namespace) -> int:
-    try:
-        spec = load_spec(args.spec_dir)
-    except SpecError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+    spec = _loaded(args)
+    if spec is None:
         return 1
     json.dump(dump(spec), sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
@@ -92,11 +99,8 @@ def _dump(args: argparse.Namespace) -> int:
 
 
 def _divergences(args: argparse.Namespace) -> int:
-    try:
-        spec = load_spec(args.spec_dir)
-    except SpecError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+    spec = _loaded(args)
+    if spec is None:
         return 1
     for line in render_divergences(spec):
         print(line)
@@ -106,11 +110,8 @@ def _divergences(args: argparse.Namespace) -> int:
 def _coverage(args: argparse.Namespace) -> int:
     from ..coverage import collect_tests, coverage
 
-    try:
-        spec = load_spec(args.spec_dir)
-    except SpecError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+    spec = _loaded(args)
+    if spec is None:
         return 1
     report = coverage(spec, collect_tests(args.spec_dir))
     for clause in spec.clauses():
