@@ -165,7 +165,8 @@ std::pair<CopyPlan, std::vector<uint32_t>> Engine::plan_pull_from_peer(
     const PullShape shape{kind, dst_batch_index, size, src_blocks, dst_blocks, blocks, mapping};
     const auto tensors = add_pull_spans(plan, src_side, dst, shape);
     deadline.check(blocks ? "pull_blocks" : "pull_cache");
-    plan.independent = distinct(seconds(tensors)) && (!blocks || distinct(std::vector<int64_t>(dst_blocks)));
+    plan.independent = plan.total_bytes >= kParallelCopyThreshold && distinct(seconds(tensors)) &&
+                       (!blocks || distinct(std::vector<int64_t>(dst_blocks)));
     return {std::move(plan), firsts(tensors)};
 }
 
@@ -187,7 +188,7 @@ std::pair<CopyPlan, std::vector<uint32_t>> Engine::plan_push_to_peer(const PeerC
     const TensorSide dst_side{dst.geometry, dst.tensors, dst.batch_index};
     const auto tensors = add_push_spans(plan, *src, src_batch_index, dst_side, mapping);
     deadline.check("push_cache");
-    plan.independent = distinct(seconds(tensors));
+    plan.independent = plan.total_bytes >= kParallelCopyThreshold && distinct(seconds(tensors));
     return {std::move(plan), seconds(tensors)};
 }
 

@@ -299,8 +299,8 @@ CopyPlan Engine::plan_pull(Engine& remote, const RemoteKey& key, int64_t dst_id,
     const PullShape shape{key.kind, dst_batch_index, size, src_blocks, dst_blocks, blocks, mapping};
     const auto tensors = add_pull_spans(plan, src_side, dst, shape);
     deadline.check(operation);
-    plan.independent = src.entry->storage != dst.storage && distinct(seconds(tensors)) &&
-                       (!blocks || distinct(std::vector<int64_t>(dst_blocks)));
+    plan.independent = plan.total_bytes >= kParallelCopyThreshold && src.entry->storage != dst.storage &&
+                       distinct(seconds(tensors)) && (!blocks || distinct(std::vector<int64_t>(dst_blocks)));
 
     // Commit: a successful pull_cache releases the key it consumed (once every tensor is pulled).
     // This may free the remote entry: `src` must not be used after it (the plan pins the memory).
@@ -334,7 +334,8 @@ CopyPlan Engine::plan_push(Engine& remote, int64_t remote_cache_id, uint32_t rem
     const TensorSide dst_side{dst.entry->geometry, dst.entry->storage->tensors(), remote_batch_index};
     const auto tensors = add_push_spans(plan, *src, src_batch_index, dst_side, mapping);
     deadline.check("push_cache");
-    plan.independent = src->storage != dst.entry->storage && distinct(seconds(tensors));
+    plan.independent =
+        plan.total_bytes >= kParallelCopyThreshold && src->storage != dst.entry->storage && distinct(seconds(tensors));
     // Commit: the key bound to the written batch index is released once every tensor is written.
     if (dst.key) {
         remote.registry_.take_tensors(*dst.key, seconds(tensors));

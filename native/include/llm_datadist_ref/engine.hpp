@@ -63,7 +63,8 @@ struct CopyPlan {
     std::vector<CopySpan> spans;
     std::size_t total_bytes = 0;
     /// No span writes bytes another span reads or writes, so the spans may run in any order, in
-    /// parallel. Plans whose spans depend on each other run in order on one thread.
+    /// parallel. Plans whose spans depend on each other run in order on one thread; transfers
+    /// leave it false below kParallelCopyThreshold, where it would not be used.
     bool independent = false;
 };
 
