@@ -129,6 +129,7 @@ def _index_list(name: str, values: object) -> list[int] | tuple[int, ...]:
 
 
 _UINT64_MAX = 0xFFFF_FFFF_FFFF_FFFF
+_INDEX_LISTS = (list, tuple)  # the block-list types; anything else goes to the checked path
 
 
 def _u32(name: str, value: object) -> None:
@@ -543,6 +544,8 @@ class CacheManager:
             and dst_cache._is_blocks_cache
             and dst_cache._cache_manager is self
             and not kwargs
+            and type(src_blocks) in _INDEX_LISTS
+            and type(dst_blocks) in _INDEX_LISTS
             and src_blocks
             and dst_blocks
         ):

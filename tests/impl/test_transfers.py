@@ -185,6 +185,20 @@ def test_pull_blocks_by_blocks_key(engines: Engines) -> None:
     assert_status(info.value, S.LLM_KV_CACHE_NOT_EXIST)
 
 
+def test_pull_blocks_with_block_lists_of_another_type_raises_type_error(engines: Engines) -> None:
+    """Lists that are not list or tuple (one whose truth value raises, too) are refused with
+    TypeError before anything else is read of them, fast path or not."""
+    prompt, decoder = engines.linked_pair()
+    key = ld.BlocksCacheKey(prompt.cluster_id, 1)
+    prompt.cache_manager.allocate_blocks_cache(desc(batch=4, width=128), key)
+    target = decoder.cache_manager.allocate_blocks_cache(desc(batch=4, width=128))
+    before = snapshot(target)
+    for src_blocks, dst_blocks in ((np.array([0, 1]), [0, 1]), ([0, 1], np.array([0, 1]))):
+        with pytest.raises(TypeError, match="only support"):
+            decoder.cache_manager.pull_blocks(key, target, src_blocks, dst_blocks)  # type: ignore[arg-type]
+    assert all(np.array_equal(tensor_view(target, t), before[t]) for t in range(2))
+
+
 def test_pull_blocks_of_a_keyed_slice_fills_blocks_in_order(engines: Engines) -> None:
     prompt, decoder = engines.linked_pair()
     cid = prompt.cluster_id
