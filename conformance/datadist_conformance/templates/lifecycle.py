@@ -308,7 +308,7 @@ def key_released_by_transfer(s: Scenario, clause: Clause, data: Any) -> None:
     s.checker.expect_raises(
         list(clause.params["exceptions"]), decoder.cache_manager, "pull_cache", key, target.raw, 0
     )
-    _pull_into_narrower_slices(s, prompt, ["TypeError", "ValueError", "LLMException"])
+    _pull_into_narrower_slices(s, prompt, list(clause.params["exceptions"]))
     bytes_checked_or_untestable(s, "rejected pull_cache calls")
 
 
