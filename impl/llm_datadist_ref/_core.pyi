@@ -16,8 +16,8 @@ touching it and trusts the rest:
 checks their size, layout and dtype. See impl/README.md, "Trust boundary".
 """
 
-from collections.abc import Callable, Sequence
-from typing import Any, type_check_only
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, type_check_only
 
 @type_check_only
 class _Pybind11Type(type):
@@ -133,6 +133,34 @@ class Engine(metaclass=_Pybind11Type):
     def lease_source(self, key_kind: int, a: int, b: int, c: int, blocks: bool) -> Lease: ...
     def lease_push_target(self, cache_id: int, batch_index: int) -> Lease: ...
     def commit_lease(self, lease: Lease, tensors: Sequence[int]) -> None: ...
+    def pull_via_mailbox(
+        self,
+        client: MailboxClient,
+        key_kind: int,
+        a: int,
+        b: int,
+        c: int,
+        dst_id: int,
+        batch_index: int,
+        size: int,
+        src_blocks: Sequence[int],
+        dst_blocks: Sequence[int],
+        blocks: bool,
+        src_tensor_indices: Sequence[int],
+        dst_tensor_indices: Sequence[int],
+        remaining_ms: int,
+    ) -> bool: ...
+    def push_via_mailbox(
+        self,
+        client: MailboxClient,
+        cache_id: int,
+        batch_index: int,
+        src_id: int,
+        src_batch_index: int,
+        src_tensor_indices: Sequence[int],
+        dst_tensor_indices: Sequence[int],
+        remaining_ms: int,
+    ) -> bool: ...
     def pull_from_peer(
         self,
         region: PeerRegion,
@@ -212,6 +240,24 @@ class PeerRegion(metaclass=_Pybind11Type):
     def bytes(self) -> int: ...
     @property
     def mapped(self) -> bool: ...
+
+class MailboxServer(metaclass=_Pybind11Type):
+    """A listener's end of one peer's mailbox: a thread that leases and commits for it."""
+
+    bytes: ClassVar[int]
+    def __init__(self, engine: Engine) -> None: ...
+    @property
+    def fd(self) -> int: ...
+    @property
+    def holds_lease(self) -> bool: ...
+    def close(self) -> None: ...
+
+class MailboxClient(metaclass=_Pybind11Type):
+    """A link's end of a listener's mailbox, with its mappings of the listener's pools."""
+
+    def __init__(
+        self, fd: int, bytes: int, label: str, regions: Mapping[int, PeerRegion]
+    ) -> None: ...
 
 class PageAllocator(metaclass=_Pybind11Type):
     """A pool's page allocator on its own (tests of its integrity checks)."""

@@ -16,6 +16,32 @@ std::string type_name(py::handle value) { return Py_TYPE(value.ptr())->tp_name; 
 
 }  // namespace
 
+uint32_t read_u32(py::handle value, const char* name) {
+    const int64_t v = read_int64(value, name);
+    if (v < 0 || v > static_cast<int64_t>(UINT32_MAX)) {
+        throw py::value_error(std::string(name) + " out of range of uint32");
+    }
+    return static_cast<uint32_t>(v);
+}
+
+RemoteKey read_key(int64_t kind, py::handle a, py::handle b, py::handle c) {
+    RemoteKey key;
+    if (kind == 0) {
+        key.kind = RemoteKey::Kind::kCacheKey;
+        key.key = KeySpec{read_uint64(a, "req_id"), read_uint64(b, "prefix_id"), read_uint64(c, "model_id")};
+    } else if (kind == 1) {
+        key.kind = RemoteKey::Kind::kById;
+        key.cache_id = read_int64(a, "cache_id");
+        key.batch_index = read_u32(b, "batch_index");
+    } else if (kind == 2) {
+        key.kind = RemoteKey::Kind::kBlocks;
+        key.model_id = read_uint64(a, "model_id");
+    } else {
+        throw py::value_error("unknown key kind " + std::to_string(kind));
+    }
+    return key;
+}
+
 Deadline begin_operation(const Engine& engine, Operation op) {
     const auto start = Deadline::Clock::now();
     if (const int32_t delay_ms = OperationDelays::get(op); delay_ms > 0) {

@@ -11,6 +11,7 @@ PYBIND11_MODULE(_core, m) {
     register_swap(engine);
     register_transfer(engine);
     register_remote(m, engine);
+    register_mailbox(m, engine);
     register_testing(m);
     register_bench(m);
 }

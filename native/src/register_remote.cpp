@@ -9,32 +9,6 @@
 namespace llm_datadist_ref {
 namespace {
 
-uint32_t read_u32(py::handle value, const char* name) {
-    const int64_t v = read_int64(value, name);
-    if (v < 0 || v > static_cast<int64_t>(UINT32_MAX)) {
-        throw py::value_error(std::string(name) + " out of range of uint32");
-    }
-    return static_cast<uint32_t>(v);
-}
-
-RemoteKey read_key(int64_t kind, py::handle a, py::handle b, py::handle c) {
-    RemoteKey key;
-    if (kind == 0) {
-        key.kind = RemoteKey::Kind::kCacheKey;
-        key.key = KeySpec{read_uint64(a, "req_id"), read_uint64(b, "prefix_id"), read_uint64(c, "model_id")};
-    } else if (kind == 1) {
-        key.kind = RemoteKey::Kind::kById;
-        key.cache_id = read_int64(a, "cache_id");
-        key.batch_index = read_u32(b, "batch_index");
-    } else if (kind == 2) {
-        key.kind = RemoteKey::Kind::kBlocks;
-        key.model_id = read_uint64(a, "model_id");
-    } else {
-        throw py::value_error("unknown key kind " + std::to_string(kind));
-    }
-    return key;
-}
-
 /// A peer's cache from the figures of its lease: (num_tensors, tensor_bytes, batch_size, is_blocks,
 /// batch_index, tensor_offsets).
 PeerCache read_peer_cache(const std::shared_ptr<PeerRegion>& region, py::handle layout) {

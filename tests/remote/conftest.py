@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib adds none
 
 from remote_support import Peers
+
+from llm_datadist_ref._remote.link import RemoteLink
 
 
 @pytest.fixture
@@ -20,3 +23,25 @@ def peers(tmp_path: Path) -> Iterator[Peers]:
         yield started
     finally:
         started.close()
+
+
+@pytest.fixture(params=["mailbox", "socket"])
+def data_plane(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The path of a same-host lease and commit in this (the DECODER's) process: the listener's
+    mailbox, or the control socket (what a cache with more tensors than the mailbox takes). On
+    the mailbox's path, no lease may have gone over the socket."""
+    if request.param == "socket":
+        monkeypatch.setattr(RemoteLink, "_open_mailbox", lambda _self: None)
+        yield "socket"
+        return
+    sent: list[str] = []
+    over_socket = RemoteLink.request
+
+    def recording(self: RemoteLink, message: dict[str, Any], deadline: Any) -> dict[str, Any]:
+        sent.append(message["op"])
+        return over_socket(self, message, deadline)
+
+    monkeypatch.setattr(RemoteLink, "request", recording)
+    yield "mailbox"
+    leases = [op for op in sent if op.startswith("lease")]
+    assert not leases, f"same-host transfers went over the control socket, not the mailbox: {sent}"

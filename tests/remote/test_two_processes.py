@@ -67,6 +67,7 @@ def assert_slice(cache: ld.Cache, batch: int, seed: int, src_batch: int, what: s
         )
 
 
+@pytest.mark.usefixtures("data_plane")
 def test_pull_by_key_releases_it_and_completes_deferred_release(
     peers: Peers, decoder: ld.LLMDataDist
 ) -> None:
@@ -101,6 +102,7 @@ def test_pull_by_key_releases_it_and_completes_deferred_release(
     assert gone.value.status_code == S.LLM_KV_CACHE_NOT_EXIST
 
 
+@pytest.mark.usefixtures("data_plane")
 def test_removed_key_is_not_pullable_and_failed_pull_releases_nothing(
     peers: Peers, decoder: ld.LLMDataDist
 ) -> None:
@@ -128,6 +130,7 @@ def test_removed_key_is_not_pullable_and_failed_pull_releases_nothing(
     assert_slice(dst, 0, seed=3, src_batch=1, what="pull after a failed pull")
 
 
+@pytest.mark.usefixtures("data_plane")
 def test_pull_blocks_and_push_cache(peers: Peers) -> None:
     port = free_port()
     prompt = peers.prompt(PROMPT_ID, port, remote=True)
@@ -225,7 +228,8 @@ def test_not_linked_and_unlink_statuses(peers: Peers, decoder: ld.LLMDataDist) -
 def test_byte_checks_catch_a_pull_of_the_wrong_slice(
     peers: Peers, decoder: ld.LLMDataDist, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Meta-check: a data plane that reads the neighbouring batch slice fails assert_slice."""
+    """Meta-check: a data plane that reads the neighbouring batch slice fails assert_slice (on the
+    control socket's path; tests/impl/test_mailbox.py has the mailbox's)."""
     port = free_port()
     prompt = peers.prompt(PROMPT_ID, port)
     prompt.call("allocate", shape=SHAPE, tensors=TENSORS, keys=[[PROMPT_ID, 1]], seed=8)
@@ -237,6 +241,7 @@ def test_byte_checks_catch_a_pull_of_the_wrong_slice(
         return number, region, (*layout[:4], (layout[4] + 1) % SHAPE[0], layout[5])
 
     monkeypatch.setattr(RemoteLink, "_leased", off_by_one)
+    monkeypatch.setattr(RemoteLink, "_open_mailbox", lambda _self: None)
     dst = decoder.cache_manager.allocate_cache(ld.CacheDesc(TENSORS, SHAPE, ld.DataType.DT_UINT8))
     decoder.cache_manager.pull_cache(ld.CacheKey(PROMPT_ID, 1), dst, 0)
     with pytest.raises(AssertionError, match="pull_cache by CacheKey"):

@@ -14,10 +14,18 @@ import socket
 import stat
 import struct
 from pathlib import Path
+from typing import NamedTuple
 
 from . import wire
 
-__all__ = ["PeerRefused", "check_same_user", "make_server", "receive_pools", "send_pools"]
+__all__ = [
+    "PeerRefused",
+    "SharedMemory",
+    "check_same_user",
+    "make_server",
+    "receive_pools",
+    "send_pools",
+]
 
 _CRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 _MAX_HANDSHAKE = 4096
@@ -80,10 +88,14 @@ def make_server() -> tuple[socket.socket, str]:
     return server, path
 
 
-def send_pools(conn: socket.socket, pools: list[tuple[int, int, int]]) -> None:
-    """Sends [(placement, fd, bytes)] with the fds attached (SCM_RIGHTS)."""
-    message = wire.encode({"ok": True, "pools": [[p, n] for p, _fd, n in pools]})
-    socket.send_fds(conn, [message], [fd for _p, fd, _n in pools])
+def send_pools(
+    conn: socket.socket, pools: list[tuple[int, int, int]], mailbox: tuple[int, int]
+) -> None:
+    """Sends [(placement, fd, bytes)] and the mailbox (fd, bytes), fds attached (SCM_RIGHTS)."""
+    message = wire.encode(
+        {"ok": True, "pools": [[p, n] for p, _fd, n in pools], "mailbox": mailbox[1]}
+    )
+    socket.send_fds(conn, [message], [fd for _p, fd, _n in pools] + [mailbox[0]])
 
 
 def read_handshake(conn: socket.socket) -> bytes:
@@ -94,33 +106,48 @@ def read_handshake(conn: socket.socket) -> bytes:
     return session  # type: ignore[no-any-return]
 
 
+class SharedMemory(NamedTuple):
+    """What a listener hands a peer of its host: {placement: (fd, bytes)} of its pools and the
+    (fd, bytes) of the peer's mailbox. The receiver owns (and closes) the fds."""
+
+    pools: dict[int, tuple[int, int]]
+    mailbox: tuple[int, int]
+
+    def fds(self) -> list[int]:
+        return [fd for fd, _size in self.pools.values()] + [self.mailbox[0]]
+
+
 def receive_pools(
     path: str, session: bytes, timeout_s: float
-) -> tuple[socket.socket, dict[int, tuple[int, int]]]:
-    """Connects, presents `session`, and returns the open connection with {placement: (fd, bytes)}.
-    The caller owns (and closes) the fds."""
+) -> tuple[socket.socket, SharedMemory]:
+    """Connects, presents `session`, and returns the open connection with what the listener
+    shares."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.settimeout(max(timeout_s, 0.001))
         conn.connect(path)
         check_same_user(conn)
         conn.sendall(wire.encode({"op": "pools", "session": session}))
-        data, fds, _flags, _addr = socket.recv_fds(conn, _MAX_HANDSHAKE, 4)
+        data, fds, _flags, _addr = socket.recv_fds(conn, _MAX_HANDSHAKE, 5)
         try:
             message = wire.decode(data)
             entries = wire.field(message, "pools", list)
-            if len(entries) != len(fds) or not all(
+            mailbox_bytes = wire.field(message, "mailbox", int)
+            if len(entries) + 1 != len(fds) or not all(
                 isinstance(e, list) and len(e) == 2 and all(type(v) is int for v in e)
                 for e in entries
             ):
-                raise wire.MalformedMessage("pools must list [placement, bytes] per fd")
+                raise wire.MalformedMessage(
+                    "pools must list [placement, bytes] per fd, then the mailbox"
+                )
         except Exception:
             for fd in fds:
                 os.close(fd)
             raise
-        return conn, {
-            placement: (fd, size) for (placement, size), fd in zip(entries, fds, strict=False)
+        pools = {
+            placement: (fd, size) for (placement, size), fd in zip(entries, fds[:-1], strict=True)
         }
+        return conn, SharedMemory(pools, (fds[-1], mailbox_bytes))
     except BaseException:
         conn.close()
         raise

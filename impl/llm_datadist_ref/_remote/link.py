@@ -69,6 +69,8 @@ class RemoteLink:
         self._regions: dict[int, _core.PeerRegion] = {}
         self._conn: socket.socket | None = None
         self._mooncake: tuple[MooncakeEndpoint, str] | None = None
+        # Same host: leases and commits through a shared page instead of the socket.
+        self._mailbox: _core.MailboxClient | None = None
         # Across hosts: where the listener's pools lie in its address space (diagnostics).
         self.remote_pool_bases: dict[int, int] = {}
         self._cross_host = cross_host
@@ -138,7 +140,7 @@ class RemoteLink:
     def _map_pools(self, path: str, deadline: _Deadline) -> None:
         routing_id = self._routing_id
         try:
-            conn, pools = fdpass.receive_pools(path, routing_id, deadline.remaining_ms() / 1000)
+            conn, shared = fdpass.receive_pools(path, routing_id, deadline.remaining_ms() / 1000)
         except (OSError, wire.MalformedMessage) as error:
             raise _fail(
                 LLMStatusCode.LLM_LINK_FAILED,
@@ -146,10 +148,12 @@ class RemoteLink:
             ) from None
         self._conn = conn
         try:
-            for placement, (fd, size) in pools.items():
+            for placement, (fd, size) in shared.pools.items():
                 self._regions[placement] = _core.PeerRegion(fd, size)
+            label = f"cluster {self.remote_cluster_id} at {self.endpoint}"
+            self._mailbox = _core.MailboxClient(*shared.mailbox, label, self._regions)
         finally:
-            for fd, _size in pools.values():
+            for fd in shared.fds():
                 os.close(fd)
 
     def close(self, *, notify: bool = True) -> None:
@@ -164,6 +168,7 @@ class RemoteLink:
             if self._conn is not None:
                 self._conn.close()
             self._regions.clear()
+            self._mailbox = None
 
     @property
     def closed(self) -> bool:
@@ -201,6 +206,13 @@ class RemoteLink:
             raise _fail(status, f"cluster {self.remote_cluster_id}: {reply.get('msg', 'failed')}")
         return reply
 
+    def _open_mailbox(self) -> _core.MailboxClient | None:
+        """The mailbox of a link to a listener of this host; LLM_NOT_YET_LINK once closed."""
+        mailbox = self._mailbox
+        if mailbox is not None and self._dealer.closed:
+            raise _fail(LLMStatusCode.LLM_NOT_YET_LINK, f"the link to {self.endpoint} is closed")
+        return mailbox
+
     def _release(self, lease: int) -> None:
         """Ends a lease after a failed copy (nothing is released on the listener); best effort:
         an unreachable listener drops the lease itself when it expires."""
@@ -236,11 +248,30 @@ class RemoteLink:
         key: tuple[int, int, int, int],
         dst: dict[str, Any],
     ) -> None:
-        """pull_cache / pull_blocks into local cache dst["dst_id"]: lease, copy, commit."""
+        """pull_cache / pull_blocks into local cache dst["dst_id"]: lease, copy, commit (through
+        the mailbox on one host, else over the socket)."""
         deadline = _Deadline(engine.timeout_ms)
         _local_delay(operation)
         blocks = operation == "pull_blocks"
         kind, a, b, c = key
+        mailbox = self._open_mailbox()
+        if mailbox is not None and engine.pull_via_mailbox(
+            mailbox,
+            kind,
+            a,
+            b,
+            c,
+            dst["dst_id"],
+            dst["batch_index"],
+            dst["size"],
+            dst["src_blocks"],
+            dst["dst_blocks"],
+            blocks,
+            dst["src_tensors"],
+            dst["dst_tensors"],
+            deadline.remaining_ms(),
+        ):
+            return
         reply = self.request(
             {
                 "op": "lease",
@@ -281,6 +312,18 @@ class RemoteLink:
         """push_cache from local cache src["src_id"] into (cache_id, batch_index) of the remote."""
         deadline = _Deadline(engine.timeout_ms)
         _local_delay("push_cache")
+        mailbox = self._open_mailbox()
+        if mailbox is not None and engine.push_via_mailbox(
+            mailbox,
+            target[0],
+            target[1],
+            src["src_id"],
+            src["src_batch_index"],
+            src["src_tensors"],
+            src["dst_tensors"],
+            deadline.remaining_ms(),
+        ):
+            return
         reply = self.request(
             {
                 "op": "lease_push",

@@ -1,12 +1,14 @@
 """The serving side of links from other processes: a ZeroMQ ROUTER socket at exactly the address
 of ``llm.listenIpInfo``, served by one thread.
 
-Each linked peer is a session (`sessions`). A pull or push is two requests (`requests`): ``lease``
-(resolve the key, pin the cache's memory, answer with its layout) and ``commit`` (release the key,
-after the peer's copy) or ``release`` (the peer's copy failed: nothing is released). Leases end
-with their commit, their release, the peer's Unix socket closing (the peer process died), or
-their expiry (the peer's sync_kv_timeout plus a grace), so the memory a pull reads is never freed
-or reused under it, and a dead peer pins nothing for long.
+Each linked peer is a session (`sessions`). A pull or push is two requests: ``lease`` (resolve
+the key, pin the cache's memory, answer with its layout) and ``commit`` (release the key, after
+the peer's copy) or ``release`` (the peer's copy failed: nothing is released). A peer of this
+host sends them through its mailbox (a shared page served by a C++ thread of this engine,
+`_core.MailboxServer`); a peer of another host, or a cache too large for the mailbox, over the
+ZeroMQ socket (`requests`). Leases end with their commit, their release, the peer's Unix socket
+closing (the peer process died), or their expiry (the peer's sync_kv_timeout plus a grace), so
+the memory a pull reads is never freed or reused under it, and a dead peer pins nothing for long.
 """
 
 from __future__ import annotations
@@ -164,13 +166,18 @@ class Listener:
             pools = [
                 (p, *pool) for p in (0, 1) if (pool := self._engine.shared_pool(p)) is not None
             ]
-            fdpass.send_pools(conn, pools)
+            mailbox = _core.MailboxServer(self._engine)
+            try:
+                fdpass.send_pools(conn, pools, (mailbox.fd, _core.MailboxServer.bytes))
+            except BaseException:
+                mailbox.close()
+                raise
             conn.setblocking(False)
-        except (OSError, wire.MalformedMessage) as error:
+        except (OSError, wire.MalformedMessage, LLMException) as error:
             _log.warning("listener %s: refused a shared-memory peer: %s", self._endpoint, error)
             conn.close()
             return
-        self._sessions.attach_conn(routing_id, conn)
+        self._sessions.attach_conn(routing_id, conn, mailbox)
 
     def _shutdown(self) -> None:
         self._sessions.close()

@@ -33,6 +33,7 @@ class Session:
     peer_cluster_id: int
     leases: dict[int, tuple[_core.Lease, float]] = field(default_factory=dict)
     conn: socket.socket | None = None  # same host: the Unix socket, open while the peer lives
+    mailbox: _core.MailboxServer | None = None  # same host: its lease and commit requests
 
 
 class SessionTable:
@@ -58,8 +59,11 @@ class SessionTable:
     def find(self, routing_id: bytes) -> Session | None:
         return self._sessions.get(routing_id)
 
-    def attach_conn(self, routing_id: bytes, conn: socket.socket) -> None:
-        self._sessions[routing_id].conn = conn
+    def attach_conn(
+        self, routing_id: bytes, conn: socket.socket, mailbox: _core.MailboxServer
+    ) -> None:
+        session = self._sessions[routing_id]
+        session.conn, session.mailbox = conn, mailbox
         self._by_fd[conn.fileno()] = routing_id
 
     def watched_fds(self) -> list[int]:
@@ -82,6 +86,8 @@ class SessionTable:
             _log.info("listener %s: dropping %d leases of cluster %d: %s", self._endpoint,
                       len(session.leases), session.peer_cluster_id, why)  # fmt: skip
         session.leases.clear()
+        if session.mailbox is not None:
+            session.mailbox.close()  # its lease, if any, goes too
         if session.conn is not None:
             self._by_fd.pop(session.conn.fileno(), None)
             session.conn.close()
@@ -115,4 +121,5 @@ class SessionTable:
 
     @property
     def lease_count(self) -> int:
-        return sum(len(s.leases) for s in list(self._sessions.values()))
+        sessions = list(self._sessions.values())
+        return sum(len(s.leases) + bool(s.mailbox and s.mailbox.holds_lease) for s in sessions)

@@ -24,6 +24,7 @@ void register_copies(EngineClass& engine);
 void register_swap(EngineClass& engine);
 void register_transfer(EngineClass& engine);
 void register_remote(py::module_& m, EngineClass& engine);
+void register_mailbox(py::module_& m, EngineClass& engine);
 void register_testing(py::module_& m);
 void register_bench(py::module_& m);
 
@@ -45,6 +46,11 @@ void run_interruptible(Engine& engine, const SwapPlan& plan);
 /// other types and ValueError when it does not fit.
 int64_t read_int64(py::handle value, const char* name);
 uint64_t read_uint64(py::handle value, const char* name);
+/// A Python int in [0, 2**32).
+uint32_t read_u32(py::handle value, const char* name);
+/// The key of a remote transfer from its kind (0 CacheKey, 1 by id and index, 2 BlocksCacheKey)
+/// and figures (req_id, prefix_id, model_id / cache_id, batch_index / model_id).
+RemoteKey read_key(int64_t kind, py::handle a, py::handle b, py::handle c);
 
 /// copy_block_info: Dict[int, List[int]] -> (src, dst) pairs in iteration order.
 std::vector<IndexPair> read_block_copy_info(py::handle info);

@@ -1,0 +1,75 @@
+// The same-host fast path of transfers between processes: a listener's mailbox server, a link's
+// mailbox client, and pulls and pushes through it (the GIL is released for the whole exchange).
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "llm_datadist_ref/mailbox.hpp"
+#include "llm_datadist_ref/pybind11.hpp"
+
+namespace llm_datadist_ref {
+namespace {
+
+TensorMapping read_mapping(py::handle src, py::handle dst) {
+    TensorMapping mapping;
+    mapping.src = read_tensor_indices(src, "src_tensor_indices");
+    mapping.dst = read_tensor_indices(dst, "dst_tensor_indices");
+    return mapping;
+}
+
+}  // namespace
+
+void register_mailbox(py::module_& m, EngineClass& engine) {
+    py::class_<MailboxServer, std::shared_ptr<MailboxServer>>(
+        m, "MailboxServer",
+        "A listener's end of one peer's mailbox: a thread that leases and commits for it until close().")
+        .def(py::init<std::shared_ptr<Engine>>(), py::arg("engine"))
+        .def_property_readonly("fd", &MailboxServer::fd, "The sealed memfd to hand the peer.")
+        .def_property_readonly_static("bytes", [](py::handle) { return mailbox::SharedPage::bytes(); })
+        .def_property_readonly("holds_lease", &MailboxServer::holds_lease)
+        .def("close", &MailboxServer::close, py::call_guard<py::gil_scoped_release>(),
+             "Stops the thread and drops its lease. Idempotent.");
+    py::class_<MailboxClient, std::shared_ptr<MailboxClient>>(
+        m, "MailboxClient", "A link's end of a listener's mailbox, with its mappings of the listener's pools.")
+        .def(py::init<int, std::size_t, std::string, std::map<uint32_t, std::shared_ptr<PeerRegion>>>(),
+             py::arg("fd"), py::arg("bytes"), py::arg("label"), py::arg("regions"));
+
+    engine.def(
+        "pull_via_mailbox",
+        [](Engine& self, MailboxClient& client, int64_t key_kind, py::handle a, py::handle b, py::handle c,
+           int64_t dst_id, py::handle batch_index, py::handle size, py::handle src_blocks, py::handle dst_blocks,
+           bool blocks, py::handle src_tensor_indices, py::handle dst_tensor_indices, int64_t remaining_ms) {
+            const RemoteKey key = read_key(key_kind, a, b, c);
+            PullTarget target;
+            target.dst_id = dst_id;
+            target.batch_index = read_u32(batch_index, "batch_index");
+            target.size = read_int64(size, "size");
+            target.src_blocks = read_index_list(src_blocks, "src_blocks");
+            target.dst_blocks = read_index_list(dst_blocks, "dst_blocks");
+            target.mapping = read_mapping(src_tensor_indices, dst_tensor_indices);
+            py::gil_scoped_release release;
+            return client.pull(self, key, blocks, target, remaining_ms);
+        },
+        py::arg("client"), py::arg("key_kind"), py::arg("a"), py::arg("b"), py::arg("c"), py::arg("dst_id"),
+        py::arg("batch_index"), py::arg("size"), py::arg("src_blocks"), py::arg("dst_blocks"), py::arg("blocks"),
+        py::arg("src_tensor_indices"), py::arg("dst_tensor_indices"), py::arg("remaining_ms"),
+        "pull_cache / pull_blocks through the listener's mailbox; False (nothing done) when the remote "
+        "cache must go through the control channel.");
+    engine.def(
+        "push_via_mailbox",
+        [](Engine& self, MailboxClient& client, int64_t cache_id, py::handle batch_index, int64_t src_id,
+           py::handle src_batch_index, py::handle src_tensor_indices, py::handle dst_tensor_indices,
+           int64_t remaining_ms) {
+            const uint32_t remote_batch = read_u32(batch_index, "batch_index");
+            const uint32_t src_batch = read_u32(src_batch_index, "src_batch_index");
+            const TensorMapping mapping = read_mapping(src_tensor_indices, dst_tensor_indices);
+            py::gil_scoped_release release;
+            return client.push(self, cache_id, remote_batch, src_id, src_batch, mapping, remaining_ms);
+        },
+        py::arg("client"), py::arg("cache_id"), py::arg("batch_index"), py::arg("src_id"), py::arg("src_batch_index"),
+        py::arg("src_tensor_indices"), py::arg("dst_tensor_indices"), py::arg("remaining_ms"),
+        "push_cache through the listener's mailbox; False (nothing done) as pull_via_mailbox.");
+}
+
+}  // namespace llm_datadist_ref
