@@ -478,6 +478,9 @@ class CacheManager:
                 kind, a, b, c = cache_key._remote
                 engine.pull_cache(remote, kind, a, b, c, cache._cache_id, batch_index, -1, (), ())
                 return
+            key = cache_key._remote
+            if remote.pull_through_mailbox(engine, "pull_cache", key, cache._cache_id, batch_index):
+                return
         self._pull_cache_checked(cache_key, cache, batch_index, size, kwargs)
 
     def _pull_cache_checked(
@@ -552,9 +555,12 @@ class CacheManager:
             src = _index_list("src_blocks", src_blocks)
             dst = _index_list("dst_blocks", dst_blocks)
             remote = self._llm_datadist._linked_peer(src_cache_key._cluster_id)
+            model_id, dst_id = src_cache_key._model_id, dst_cache._cache_id
             if not isinstance(remote, RemoteLink):  # an engine of this process: one core call
-                model_id, dst_id = src_cache_key._model_id, dst_cache._cache_id
                 engine.pull_blocks(remote, KEY_BY_BLOCKS, model_id, 0, 0, dst_id, src, dst, (), ())
+                return
+            key = (KEY_BY_BLOCKS, model_id, 0, 0)
+            if remote.pull_through_mailbox(engine, "pull_blocks", key, dst_id, 0, (src, dst)):
                 return
         self._pull_blocks_checked(src_cache_key, dst_cache, src_blocks, dst_blocks, kwargs)
 

@@ -164,18 +164,11 @@ void MailboxServer::serve() {
 
 bool MailboxServer::wait_for_request(uint32_t handled) {
     mailbox::Layout& shared = page_.layout();
-    const auto spin_until = Clock::now() + kSpin;
-    for (unsigned i = 0;; ++i) {
-        if (stop_.load(std::memory_order_relaxed)) {
-            return false;
-        }
-        if (shared.request_seq.load(std::memory_order_acquire) != handled) {
-            return true;
-        }
-        if ((i & 63U) == 0 && Clock::now() > spin_until) {
-            break;
-        }
-        cpu_relax();
+    const auto ready = [&] {
+        return stop_.load(std::memory_order_relaxed) || shared.request_seq.load(std::memory_order_acquire) != handled;
+    };
+    if (busy_wait(ready, Clock::now() + kSpin)) {
+        return !stop_.load(std::memory_order_relaxed);
     }
     while (!stop_.load(std::memory_order_relaxed)) {
         if (lease_ && Clock::now() > lease_until_) {

@@ -52,13 +52,8 @@ void MailboxClient::exchange(const char* what, Clock::time_point until, int64_t 
     if (shared.server_sleeping.load(std::memory_order_seq_cst) != 0) {
         futex_wake(shared.request_seq);
     }
-    const auto spin_until = std::min(until, Clock::now() + kSpin);
-    for (unsigned i = 0; shared.reply_seq.load(std::memory_order_acquire) != seq; ++i) {
-        if ((i & 63U) == 0 && Clock::now() > spin_until) {
-            break;
-        }
-        cpu_relax();
-    }
+    busy_wait([&] { return shared.reply_seq.load(std::memory_order_acquire) == seq; },
+              std::min(until, Clock::now() + kSpin));
     while (true) {
         const uint32_t seen = shared.reply_seq.load(std::memory_order_acquire);
         if (seen == seq) {

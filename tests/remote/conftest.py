@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=import
 
 from remote_support import Peers
 
+from llm_datadist_ref import _core
 from llm_datadist_ref._remote.link import RemoteLink
 
 
@@ -31,7 +32,7 @@ def data_plane(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     mailbox, or the control socket (what a cache with more tensors than the mailbox takes). On
     the mailbox's path, no lease may have gone over the socket."""
     if request.param == "socket":
-        monkeypatch.setattr(RemoteLink, "_open_mailbox", lambda _self: None)
+        no_mailbox(monkeypatch)
         yield "socket"
         return
     sent: list[str] = []
@@ -45,3 +46,8 @@ def data_plane(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     yield "mailbox"
     leases = [op for op in sent if op.startswith("lease")]
     assert not leases, f"same-host transfers went over the control socket, not the mailbox: {sent}"
+
+
+def no_mailbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links made from now on in this process get no mailbox: every lease goes over the socket."""
+    monkeypatch.setattr(_core, "MailboxClient", lambda *_args: None)

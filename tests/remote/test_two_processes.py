@@ -8,6 +8,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from conftest import no_mailbox
 from peer import pattern
 from remote_support import Peers, free_port
 
@@ -233,6 +234,7 @@ def test_byte_checks_catch_a_pull_of_the_wrong_slice(
     port = free_port()
     prompt = peers.prompt(PROMPT_ID, port)
     prompt.call("allocate", shape=SHAPE, tensors=TENSORS, keys=[[PROMPT_ID, 1]], seed=8)
+    no_mailbox(monkeypatch)
     assert link(decoder, port)[0] == S.LLM_SUCCESS
     leased = RemoteLink._leased
 
@@ -241,7 +243,6 @@ def test_byte_checks_catch_a_pull_of_the_wrong_slice(
         return number, region, (*layout[:4], (layout[4] + 1) % SHAPE[0], layout[5])
 
     monkeypatch.setattr(RemoteLink, "_leased", off_by_one)
-    monkeypatch.setattr(RemoteLink, "_open_mailbox", lambda _self: None)
     dst = decoder.cache_manager.allocate_cache(ld.CacheDesc(TENSORS, SHAPE, ld.DataType.DT_UINT8))
     decoder.cache_manager.pull_cache(ld.CacheKey(PROMPT_ID, 1), dst, 0)
     with pytest.raises(AssertionError, match="pull_cache by CacheKey"):

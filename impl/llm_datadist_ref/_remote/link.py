@@ -11,7 +11,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import zmq
@@ -205,6 +205,28 @@ class RemoteLink:
             status = code_to_status(code) if type(code) is int else LLMStatusCode.LLM_FAILED
             raise _fail(status, f"cluster {self.remote_cluster_id}: {reply.get('msg', 'failed')}")
         return reply
+
+    def pull_through_mailbox(
+        self,
+        engine: _core.Engine,
+        operation: str,
+        key: tuple[int, int, int, int],
+        dst_id: int,
+        batch_index: int,
+        blocks: tuple[Sequence[int], Sequence[int]] = ((), ()),
+    ) -> bool:
+        """The common pull (a whole slice or whole blocks, no layer ranges, arguments already
+        checked) in one core call; False when the caller must take `pull` instead: no mailbox
+        (another host, a closed link), a testing delay to apply, or a cache too large for it."""
+        mailbox = self._mailbox
+        if mailbox is None or self._dealer.closed or _core.operation_delay(operation) > 0:
+            return False
+        kind, a, b, c = key
+        src_blocks, dst_blocks = blocks
+        return engine.pull_via_mailbox(
+            mailbox, kind, a, b, c, dst_id, batch_index, -1, src_blocks, dst_blocks,
+            operation == "pull_blocks", (), (), engine.timeout_ms,
+        )  # fmt: skip
 
     def _open_mailbox(self) -> _core.MailboxClient | None:
         """The mailbox of a link to a listener of this host; LLM_NOT_YET_LINK once closed."""

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,27 @@ inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     _mm_pause();
 #endif
+}
+
+/// Waits for `ready()` without sleeping until `until`: a few pauses first (the answer is often a
+/// cache-line hand-off away), then yielding the CPU, so that a peer thread sharing this core (a
+/// loaded machine) gets to run. Returns ready().
+template <class Ready>
+bool busy_wait(Ready&& ready, std::chrono::steady_clock::time_point until) {
+    constexpr unsigned kPauses = 64;  // a few microseconds
+    for (unsigned i = 0; i < kPauses; ++i) {
+        if (ready()) {
+            return true;
+        }
+        cpu_relax();
+    }
+    while (std::chrono::steady_clock::now() < until) {
+        if (ready()) {
+            return true;
+        }
+        (void)::sched_yield();
+    }
+    return ready();
 }
 
 }  // namespace llm_datadist_ref
