@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -148,10 +149,13 @@ void MailboxServer::serve() {
     mailbox::Request request;
     while (wait_for_request(handled)) {
         const uint32_t seq = shared.request_seq.load(std::memory_order_acquire);
-        std::memcpy(&request, &shared.request, sizeof(request));  // the peer may write meanwhile...
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (shared.request_seq.load(std::memory_order_relaxed) != seq) {
-            continue;  // ...then it has posted a newer request: serve that one
+        // Copied out first, so that what is checked is what is used. An honest peer writes a new
+        // request only after the previous one's reply, or once it gave up waiting for it (a
+        // timeout); a request rewritten while it is copied is one more malformed request: every
+        // field is checked, and the reply goes to a number that the peer no longer waits for.
+        std::memcpy(&request, &shared.request, offsetof(mailbox::Request, tensors));
+        if (request.op == static_cast<uint32_t>(mailbox::Op::kCommit) && request.num_tensors <= mailbox::kMaxTensors) {
+            std::memcpy(request.tensors, shared.request.tensors, request.num_tensors * sizeof(uint32_t));
         }
         handle(request, shared.reply);
         handled = seq;
@@ -224,6 +228,8 @@ void MailboxServer::handle(const mailbox::Request& request, mailbox::Reply& repl
             case mailbox::Op::kRelease:
                 lease_.reset();
                 holds_lease_.store(false);
+                return;
+            case mailbox::Op::kPing:
                 return;
         }
         throw_status(StatusCode::kParamInvalid, "unknown mailbox request " + std::to_string(request.op));

@@ -120,6 +120,12 @@ void MailboxClient::release() noexcept {
     }
 }
 
+void MailboxClient::ping(int64_t timeout_ms) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    page_.layout().request.op = static_cast<uint32_t>(mailbox::Op::kPing);
+    exchange("ping", Clock::now() + std::chrono::milliseconds(timeout_ms), timeout_ms);
+}
+
 bool MailboxClient::pull(Engine& engine, const RemoteKey& key, bool blocks, const PullTarget& target,
                          int64_t remaining_ms) {
     const auto start = Clock::now();

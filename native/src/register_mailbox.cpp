@@ -33,7 +33,9 @@ void register_mailbox(py::module_& m, EngineClass& engine) {
     py::class_<MailboxClient, std::shared_ptr<MailboxClient>>(
         m, "MailboxClient", "A link's end of a listener's mailbox, with its mappings of the listener's pools.")
         .def(py::init<int, std::size_t, std::string, std::map<uint32_t, std::shared_ptr<PeerRegion>>>(),
-             py::arg("fd"), py::arg("bytes"), py::arg("label"), py::arg("regions"));
+             py::arg("fd"), py::arg("bytes"), py::arg("label"), py::arg("regions"))
+        .def("ping", &MailboxClient::ping, py::arg("timeout_ms"), py::call_guard<py::gil_scoped_release>(),
+             "A request that does nothing: the mailbox's bare round trip.");
 
     engine.def(
         "pull_via_mailbox",

@@ -31,7 +31,7 @@ namespace mailbox {
 constexpr uint32_t kMaxTensors = 4096;
 constexpr std::size_t kMaxMessage = 480;
 
-enum class Op : uint32_t { kLease = 1, kLeasePush = 2, kCommit = 3, kRelease = 4 };
+enum class Op : uint32_t { kLease = 1, kLeasePush = 2, kCommit = 3, kRelease = 4, kPing = 5 };
 
 /// reply.status besides StatusCode values: the cache does not fit the mailbox; use the control
 /// channel (nothing was leased).
@@ -146,6 +146,8 @@ class MailboxClient {
     /// push_cache into (cache_id, batch_index) of the listener, likewise.
     bool push(Engine& engine, int64_t cache_id, uint32_t batch_index, int64_t src_id, uint32_t src_batch_index,
               const TensorMapping& mapping, int64_t remaining_ms);
+    /// A request that does nothing: the bare round trip of the mailbox (benchmarks).
+    void ping(int64_t timeout_ms);
 
   private:
     using Clock = std::chrono::steady_clock;
