@@ -11,9 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib adds none
 
-from remote_support import Peers
+from remote_support import Peers, no_mailbox
 
-from llm_datadist_ref import _core
 from llm_datadist_ref._remote.link import RemoteLink
 
 
@@ -46,8 +45,3 @@ def data_plane(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
     yield "mailbox"
     leases = [op for op in sent if op.startswith("lease")]
     assert not leases, f"same-host transfers went over the control socket, not the mailbox: {sent}"
-
-
-def no_mailbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Links made from now on in this process get no mailbox: every lease goes over the socket."""
-    monkeypatch.setattr(_core, "MailboxClient", lambda *_args: None)

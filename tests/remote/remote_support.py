@@ -13,6 +13,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from llm_datadist_ref import _core
+
 PEER_SCRIPT = Path(__file__).with_name("peer.py")
 REPLY_TIMEOUT_S = 30.0
 
@@ -139,3 +143,8 @@ class Peers:
     def close(self) -> None:
         for peer in self.started:
             peer.close()
+
+
+def no_mailbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links made from now on in this process get no mailbox: every lease goes over the socket."""
+    monkeypatch.setattr(_core, "MailboxClient", lambda *_args: None)

@@ -8,9 +8,8 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from conftest import no_mailbox
 from peer import pattern
-from remote_support import Peers, free_port
+from remote_support import Peers, free_port, no_mailbox
 
 import llm_datadist_ref as ld
 from llm_datadist_ref import testing
