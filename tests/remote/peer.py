@@ -45,9 +45,10 @@ class Peer:
         timeout: int,
         remote: bool,
         transport: str = "auto",
+        pool: str = POOL,
     ) -> None:
         config = ld.LLMConfig(device_id=0, enable_cache_manager=True, sync_kv_timeout=timeout)
-        config.mem_pool_cfg = POOL
+        config.mem_pool_cfg = pool
         config.enable_remote_cache_accessible = remote
         if listen:
             config.listen_ip_info = listen

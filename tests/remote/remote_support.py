@@ -120,11 +120,13 @@ class Peers:
         transport: str = "auto",
         ip: str = "127.0.0.1",
         prefix: tuple[str, ...] = (),
+        pool: str | None = None,
     ) -> PeerProcess:
         peer = self.start(prefix)
         listen = f"{ip}:{port}"
+        pool_option = {} if pool is None else {"pool": pool}
         peer.call("init", role="PROMPT", cluster_id=cluster_id, listen=listen, timeout=timeout,
-                  remote=remote, transport=transport)  # fmt: skip
+                  remote=remote, transport=transport, **pool_option)  # fmt: skip
         return peer
 
     def decoder(

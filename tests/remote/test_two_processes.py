@@ -21,9 +21,13 @@ SHAPE, TENSORS = [2, 4096], 2  # two batch slices of 4 KiB per tensor
 SLICE = SHAPE[1]
 
 
-def decoder_engine(timeout: int = 1000, remote: bool = False) -> ld.LLMDataDist:
+def decoder_engine(
+    timeout: int = 1000,
+    remote: bool = False,
+    pool: str = '{"memory_size": 16777216, "page_shift": 16}',
+) -> ld.LLMDataDist:
     config = ld.LLMConfig(device_id=0, enable_cache_manager=True, sync_kv_timeout=timeout)
-    config.mem_pool_cfg = '{"memory_size": 16777216, "page_shift": 16}'
+    config.mem_pool_cfg = pool
     config.enable_remote_cache_accessible = remote
     options = config.generate_options()
     options["llm_datadist_ref.transport"] = "auto"
@@ -246,3 +250,38 @@ def test_byte_checks_catch_a_pull_of_the_wrong_slice(
     decoder.cache_manager.pull_cache(ld.CacheKey(PROMPT_ID, 1), dst, 0)
     with pytest.raises(AssertionError, match="pull_cache by CacheKey"):
         assert_slice(dst, 0, seed=8, src_batch=0, what="pull_cache by CacheKey")
+
+
+def test_a_cache_of_more_tensors_than_a_mailbox_holds_goes_over_the_socket(
+    peers: Peers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many, small_pages = 4097, '{"memory_size": 33554432, "page_shift": 12}'
+    port = free_port()
+    prompt = peers.prompt(PROMPT_ID, port, pool=small_pages)
+    prompt.call("allocate", shape=[1, 64], tensors=many, keys=[[PROMPT_ID, 9]], seed=5)
+    decoder = decoder_engine(pool=small_pages)
+    sent: list[str] = []
+    over_socket = RemoteLink.request
+
+    def recording(self: RemoteLink, message: dict[str, object], deadline: object) -> object:
+        sent.append(str(message["op"]))
+        return over_socket(self, message, deadline)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RemoteLink, "request", recording)
+    try:
+        assert link(decoder, port)[0] == S.LLM_SUCCESS
+        cm = decoder.cache_manager
+        dst = cm.allocate_cache(ld.CacheDesc(many, [1, 64], ld.DataType.DT_UINT8))
+        cm.pull_cache(ld.CacheKey(PROMPT_ID, 9), dst, 0)
+        for tensor in (0, many - 1):
+            assert tensor_bytes(dst, tensor) == pattern(500 + tensor, 64), (
+                f"[pull_cache of {many} tensors] tensor {tensor}: the PROMPT's bytes"
+            )
+        described = f"a cache the mailbox cannot describe goes over the socket: {sent}"
+        assert sent.count("lease") == 1, described
+        assert sent.count("commit") == 1, described
+        with pytest.raises(ld.LLMException) as released:
+            cm.pull_cache(ld.CacheKey(PROMPT_ID, 9), dst, 0)
+        assert released.value.status_code == S.LLM_KV_CACHE_NOT_EXIST, "the commit released it"
+    finally:
+        decoder.finalize()
