@@ -123,10 +123,7 @@ def test_a_failed_pull_releases_nothing_and_ends_its_lease(
     with pytest.raises(ld.LLMException) as missing:
         pull(peer, client, (CACHE_KEY, 7, MAX, 0), 12345)  # no such destination
     assert missing.value.status_code == S.LLM_KV_CACHE_NOT_EXIST, missing.value
-    deadline = time.monotonic() + 2
-    while server.holds_lease and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not server.holds_lease, "the failed pull's lease is released"
+    assert not server.holds_lease, "the failed pull released its lease before raising"
     assert serving.key_count() == 1, "and its key is not"
 
 
