@@ -44,25 +44,51 @@ MemoryPool::MemoryPool(std::shared_ptr<MemoryBackend> backend, std::size_t memor
 
 MemoryPool::~MemoryPool() { backend_->release(region_); }
 
-std::optional<Extent> MemoryPool::allocate(std::size_t bytes) {
-    if (bytes == 0) {
-        return std::nullopt;
-    }
+bool MemoryPool::allocate_runs(uint32_t count, std::size_t bytes, std::vector<std::byte*>& out, Deadline& deadline) {
     const std::size_t pages = pages_for(bytes);
-    if (pages > std::numeric_limits<uint32_t>::max()) {
-        return std::nullopt;
+    if (bytes == 0 || pages > std::numeric_limits<uint32_t>::max()) {
+        return false;
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    const auto first = pages_.allocate(static_cast<uint32_t>(pages));
-    if (!first) {
-        return std::nullopt;
+    const std::size_t before = out.size();
+    const auto lock = lock_counting_wait(mu_, deadline);
+    const auto undo = [&] {
+        for (std::size_t i = before; i < out.size(); ++i) {
+            release_run(extent_of(out[i], bytes));
+        }
+        out.resize(before);
+    };
+    // Refused before any page is taken when the free pages cannot hold them all (no overflow).
+    if (count > pages_.free_pages() / pages) {
+        return false;
     }
-    ++live_allocations_;
-    return Extent{*first, static_cast<uint32_t>(pages)};
+    try {
+        for (uint32_t i = 0; i < count; ++i) {
+            const auto first = pages_.allocate(static_cast<uint32_t>(pages));
+            if (!first) {  // the free pages would do, but no run is long enough
+                undo();
+                return false;
+            }
+            ++live_allocations_;
+            out.push_back(address({*first, static_cast<uint32_t>(pages)}));  // cannot throw: reserved
+        }
+    } catch (...) {  // std::bad_alloc from the allocator's index: nothing stays taken
+        undo();
+        throw;
+    }
+    return true;
 }
 
-void MemoryPool::release(Extent extent) noexcept {
+void MemoryPool::release_runs(const std::vector<std::byte*>& runs, std::size_t bytes) noexcept {
     std::lock_guard<std::mutex> lock(mu_);
+    for (const std::byte* run : runs) {
+        release_run(extent_of(run, bytes));
+    }
+    if (released_since_trim_ >= trim_threshold_) {
+        trim_free_pages();
+    }
+}
+
+void MemoryPool::release_run(Extent extent) noexcept {
     try {
         pages_.release(extent);
         --live_allocations_;
@@ -73,9 +99,6 @@ void MemoryPool::release(Extent extent) noexcept {
         std::terminate();
     }
     released_since_trim_ += static_cast<std::size_t>(extent.count) << page_shift_;
-    if (released_since_trim_ >= trim_threshold_) {
-        trim_free_pages();
-    }
 }
 
 void MemoryPool::trim_free_pages() noexcept {
@@ -86,13 +109,6 @@ void MemoryPool::trim_free_pages() noexcept {
         trimmed_bytes_ += bytes;
     });
     released_since_trim_ = 0;
-}
-
-bool MemoryPool::could_hold(uint64_t count, std::size_t bytes) const {
-    const std::size_t per_run = pages_for(bytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    const uint64_t free = pages_.free_pages();
-    return per_run > 0 && count <= free / per_run;
 }
 
 bool MemoryPool::overlaps(const std::byte* begin, std::size_t bytes) const noexcept {
@@ -113,41 +129,23 @@ PoolUsage MemoryPool::usage() const {
     return usage;
 }
 
-CacheStorage::CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes)
-    : pool_(std::move(pool)) {
-    const auto exhausted = [&] {
+CacheStorage::CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes,
+                           Deadline& deadline)
+    : pool_(std::move(pool)), tensor_bytes_(tensor_bytes) {
+    // Bound the bookkeeping by the pool before reserving any: a huge num_tensors is OUT_OF_MEMORY,
+    // never std::bad_alloc.
+    const std::size_t per_run = pool_->pages_for(tensor_bytes);
+    const bool fits = per_run > 0 && num_tensors <= pool_->capacity_pages() / per_run;
+    if (fits) {
+        addresses_.reserve(num_tensors);
+    }
+    if (!fits || !pool_->allocate_runs(num_tensors, tensor_bytes, addresses_, deadline)) {
         throw_status(StatusCode::kOutOfMemory, "memory pool exhausted: cannot allocate " +
                                                    std::to_string(num_tensors) + " tensors of " +
                                                    std::to_string(tensor_bytes) + " bytes");
-    };
-    // Bound the bookkeeping by the pool before reserving any: a huge num_tensors is OUT_OF_MEMORY,
-    // never std::bad_alloc.
-    if (!pool_->could_hold(num_tensors, tensor_bytes)) {
-        exhausted();
-    }
-    extents_.reserve(num_tensors);
-    addresses_.reserve(num_tensors);
-    try {
-        for (uint32_t i = 0; i < num_tensors; ++i) {
-            const auto extent = pool_->allocate(tensor_bytes);
-            if (!extent) {
-                exhausted();
-            }
-            extents_.push_back(*extent);  // cannot throw: reserved
-            addresses_.push_back(pool_->address(*extent));
-        }
-    } catch (...) {
-        for (const auto& done : extents_) {
-            pool_->release(done);
-        }
-        throw;
     }
 }
 
-CacheStorage::~CacheStorage() {
-    for (const auto& extent : extents_) {
-        pool_->release(extent);
-    }
-}
+CacheStorage::~CacheStorage() { pool_->release_runs(addresses_, tensor_bytes_); }
 
 }  // namespace llm_datadist_ref

@@ -32,7 +32,7 @@ std::optional<uint32_t> PageAllocator::allocate(uint32_t count) {
     }
     if (count <= kQuickMaxPages && !quick_[count].empty()) {
         const uint32_t first = quick_[count].back();
-        live_.emplace(first, count);  // may throw: nothing has changed yet
+        live_nodes_.insert(live_, first, count);  // may throw: nothing has changed yet
         quick_[count].pop_back();
         --quick_runs_;
         free_pages_ -= count;
@@ -56,7 +56,7 @@ std::optional<uint32_t> PageAllocator::allocate_from_index(uint32_t count) {
     }
     const uint32_t run_count = fit->first;
     const uint32_t run_first = fit->second;
-    live_.emplace(run_first, count);  // the only step that allocates; the rest reuses nodes
+    live_nodes_.insert(live_, run_first, count);  // the only step that may allocate; the rest reuses nodes
     auto start_node = by_start_.extract(run_first);
     auto size_node = by_size_.extract(fit);
     free_pages_ -= count;
@@ -83,7 +83,7 @@ void PageAllocator::release(Extent extent) {
     } else {
         release_to_index(extent);
     }
-    live_.erase(live);
+    live_nodes_.erase(live_, live);
 }
 
 void PageAllocator::fold_quick_lists() {

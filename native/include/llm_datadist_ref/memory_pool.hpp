@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "llm_datadist_ref/deadline.hpp"
 #include "llm_datadist_ref/fork_guard.hpp"
 #include "llm_datadist_ref/memory_backend.hpp"
 #include "llm_datadist_ref/page_allocator.hpp"
@@ -35,11 +36,12 @@ class MemoryPool {
     MemoryPool(const MemoryPool&) = delete;
     MemoryPool& operator=(const MemoryPool&) = delete;
 
-    /// Pages for `bytes` (> 0), or nothing when the pool cannot hold them.
-    std::optional<Extent> allocate(std::size_t bytes);
-    void release(Extent extent) noexcept;
-    /// Whether `count` runs of `bytes` each could fit in the free pages (no overflow possible).
-    bool could_hold(uint64_t count, std::size_t bytes) const;
+    /// `count` runs of `bytes` (> 0) each, appended to `out` as addresses, under one lock: all of
+    /// them, or none (false) when the pool cannot hold them. `out` must have room reserved.
+    /// A wait for the pool's lock counts against `deadline`.
+    bool allocate_runs(uint32_t count, std::size_t bytes, std::vector<std::byte*>& out, Deadline& deadline);
+    /// Returns runs of `bytes` each that allocate_runs handed out, under one lock.
+    void release_runs(const std::vector<std::byte*>& runs, std::size_t bytes) noexcept;
     /// Whether [begin, begin + bytes) shares a byte with this pool's region.
     bool overlaps(const std::byte* begin, std::size_t bytes) const noexcept;
 
@@ -47,6 +49,8 @@ class MemoryPool {
         return region_.base + (static_cast<std::size_t>(extent.first) << page_shift_);
     }
     std::size_t page_size() const noexcept { return std::size_t{1} << page_shift_; }
+    /// Pages the pool manages (fixed at construction, so readable without the lock).
+    uint32_t capacity_pages() const noexcept { return pages_.capacity(); }
     std::size_t pages_for(std::size_t bytes) const noexcept {
         return (bytes >> page_shift_) + ((bytes & (page_size() - 1)) != 0 ? 1 : 0);
     }
@@ -62,6 +66,11 @@ class MemoryPool {
 
   private:
     void trim_free_pages() noexcept;  // caller holds mu_
+    void release_run(Extent extent) noexcept;  // caller holds mu_
+    Extent extent_of(const std::byte* run, std::size_t bytes) const noexcept {
+        return {static_cast<uint32_t>(static_cast<std::size_t>(run - region_.base) >> page_shift_),
+                static_cast<uint32_t>(pages_for(bytes))};
+    }
 
     std::shared_ptr<MemoryBackend> backend_;
     Region region_;
@@ -82,7 +91,7 @@ class CacheStorage {
   public:
     /// Allocates every tensor or nothing: a pool that cannot hold them all is refused before any
     /// memory is reserved (CoreError(OUT_OF_MEMORY)); any throw part-way undoes what was taken.
-    CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes);
+    CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes, Deadline& deadline);
     ~CacheStorage();
     CacheStorage(const CacheStorage&) = delete;
     CacheStorage& operator=(const CacheStorage&) = delete;
@@ -92,8 +101,8 @@ class CacheStorage {
 
   private:
     std::shared_ptr<MemoryPool> pool_;
-    std::vector<Extent> extents_;
-    std::vector<std::byte*> addresses_;
+    std::size_t tensor_bytes_;
+    std::vector<std::byte*> addresses_;  ///< one page run of tensor_bytes_ per tensor
 };
 
 }  // namespace llm_datadist_ref

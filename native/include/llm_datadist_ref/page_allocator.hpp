@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "llm_datadist_ref/node_recycler.hpp"
+
 namespace llm_datadist_ref {
 
 /// A run of pages: [first, first + count).
@@ -63,7 +65,9 @@ class PageAllocator {
 
     std::map<uint32_t, uint32_t> by_start_;            // first -> count
     std::set<std::pair<uint32_t, uint32_t>> by_size_;  // (count, first)
-    std::unordered_map<uint32_t, uint32_t> live_;      // first -> count of every run handed out
+    using LiveMap = std::unordered_map<uint32_t, uint32_t>;
+    LiveMap live_;                                     // first -> count of every run handed out
+    NodeRecycler<LiveMap> live_nodes_;                 // so handing out a run allocates nothing
     uint32_t capacity_;
     uint32_t free_pages_;
 };
