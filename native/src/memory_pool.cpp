@@ -44,29 +44,33 @@ MemoryPool::MemoryPool(std::shared_ptr<MemoryBackend> backend, std::size_t memor
 
 MemoryPool::~MemoryPool() { backend_->release(region_); }
 
-bool MemoryPool::allocate_runs(uint32_t count, std::size_t bytes, std::vector<std::byte*>& out, Deadline& deadline) {
+std::optional<MemoryPool::Layout> MemoryPool::allocate_tensors(uint32_t count, std::size_t bytes,
+                                                                std::vector<std::byte*>& out, Deadline& deadline) {
     const std::size_t pages = pages_for(bytes);
     if (bytes == 0 || pages > std::numeric_limits<uint32_t>::max()) {
-        return false;
+        return std::nullopt;
     }
     const std::size_t before = out.size();
     const auto lock = lock_counting_wait(mu_, deadline);
+    // Refused before any page is taken when the free pages cannot hold them all (no overflow).
+    if (count > pages_.free_pages() / pages) {
+        return std::nullopt;
+    }
+    if (allocate_one_run(count, pages, out)) {
+        return Layout::kOneRun;
+    }
     const auto undo = [&] {
         for (std::size_t i = before; i < out.size(); ++i) {
             release_run(extent_of(out[i], bytes));
         }
         out.resize(before);
     };
-    // Refused before any page is taken when the free pages cannot hold them all (no overflow).
-    if (count > pages_.free_pages() / pages) {
-        return false;
-    }
     try {
         for (uint32_t i = 0; i < count; ++i) {
             const auto first = pages_.allocate(static_cast<uint32_t>(pages));
             if (!first) {  // the free pages would do, but no run is long enough
                 undo();
-                return false;
+                return std::nullopt;
             }
             ++live_allocations_;
             out.push_back(address({*first, static_cast<uint32_t>(pages)}));  // cannot throw: reserved
@@ -75,13 +79,34 @@ bool MemoryPool::allocate_runs(uint32_t count, std::size_t bytes, std::vector<st
         undo();
         throw;
     }
+    return Layout::kRunPerTensor;
+}
+
+bool MemoryPool::allocate_one_run(uint32_t count, std::size_t pages, std::vector<std::byte*>& out) {
+    const std::size_t total = pages * count;  // <= free pages (checked), so it fits in uint32
+    const auto first = total > 0 ? pages_.allocate(static_cast<uint32_t>(total)) : std::nullopt;
+    if (!first) {
+        return false;
+    }
+    ++live_allocations_;
+    std::byte* const base = address({*first, static_cast<uint32_t>(total)});
+    for (uint32_t i = 0; i < count; ++i) {
+        out.push_back(base + ((pages * i) << page_shift_));  // cannot throw: reserved
+    }
     return true;
 }
 
-void MemoryPool::release_runs(const std::vector<std::byte*>& runs, std::size_t bytes) noexcept {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const std::byte* run : runs) {
-        release_run(extent_of(run, bytes));
+void MemoryPool::release_tensors(const std::vector<std::byte*>& tensors, std::size_t bytes, Layout layout) noexcept {
+    const auto lock = std::lock_guard<std::mutex>(mu_);
+    if (layout == Layout::kOneRun) {
+        if (!tensors.empty()) {
+            release_run({extent_of(tensors.front(), bytes).first,
+                         static_cast<uint32_t>(pages_for(bytes) * tensors.size())});
+        }
+    } else {
+        for (const std::byte* tensor : tensors) {
+            release_run(extent_of(tensor, bytes));
+        }
     }
     if (released_since_trim_ >= trim_threshold_) {
         trim_free_pages();
@@ -139,13 +164,15 @@ CacheStorage::CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensor
     if (fits) {
         addresses_.reserve(num_tensors);
     }
-    if (!fits || !pool_->allocate_runs(num_tensors, tensor_bytes, addresses_, deadline)) {
+    const auto layout = fits ? pool_->allocate_tensors(num_tensors, tensor_bytes, addresses_, deadline) : std::nullopt;
+    if (!layout) {
         throw_status(StatusCode::kOutOfMemory, "memory pool exhausted: cannot allocate " +
                                                    std::to_string(num_tensors) + " tensors of " +
                                                    std::to_string(tensor_bytes) + " bytes");
     }
+    layout_ = *layout;
 }
 
-CacheStorage::~CacheStorage() { pool_->release_runs(addresses_, tensor_bytes_); }
+CacheStorage::~CacheStorage() { pool_->release_tensors(addresses_, tensor_bytes_, layout_); }
 
 }  // namespace llm_datadist_ref

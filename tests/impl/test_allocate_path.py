@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from impl_support import Engines, assert_status, desc
+from impl_support import Engines, assert_status, desc, pool_cfg
 
 import llm_datadist_ref as ld
 from llm_datadist_ref import _core, testing
@@ -40,6 +40,48 @@ def test_a_desc_changed_by_update_dim_is_honoured(engines: Engines) -> None:
     second = cm.allocate_cache(cache_desc)
     assert first._layout()[2:] == (2 * 1024 * 2, 2)
     assert second._layout()[2:] == (4 * 1024 * 2, 4)
+
+
+PAGE = 65536
+
+
+def used_pages(datadist: ld.LLMDataDist) -> int:
+    usage = testing.pool_usage(datadist, ld.Placement.DEVICE)
+    assert usage is not None
+    return usage.used_pages
+
+
+def test_the_tensors_of_a_cache_lie_back_to_back_in_one_run(engines: Engines) -> None:
+    prompt = engines.make(device_pool=pool_cfg(16 * PAGE, 16))
+    cm = prompt.cache_manager
+    cache = cm.allocate_cache(ld.CacheDesc(3, [1, PAGE + 1], ld.DataType.DT_UINT8))  # 2 pages each
+    first = cache.tensor_addrs[0]
+    assert cache.tensor_addrs == [first, first + 2 * PAGE, first + 4 * PAGE]
+    usage = testing.pool_usage(prompt, ld.Placement.DEVICE)
+    assert usage is not None
+    assert (usage.used_pages, usage.live_allocations) == (6, 1)
+    cm.deallocate_cache(cache)
+    assert used_pages(prompt) == 0
+
+
+def test_a_fragmented_pool_still_gives_a_run_per_tensor(engines: Engines) -> None:
+    """No free run holds both tensors, but each fits a run of its own: no OUT_OF_MEMORY."""
+    prompt = engines.make(device_pool=pool_cfg(4 * PAGE, 16))
+    cm = prompt.cache_manager
+    page = ld.CacheDesc(1, [1, PAGE], ld.DataType.DT_UINT8)
+    singles = [cm.allocate_cache(page) for _ in range(4)]
+    addresses = [cache.tensor_addrs[0] for cache in singles]
+    cm.deallocate_cache(singles[0])
+    cm.deallocate_cache(singles[2])  # free: two single pages, apart
+    pair = cm.allocate_cache(ld.CacheDesc(2, [1, PAGE], ld.DataType.DT_UINT8))
+    assert sorted(pair.tensor_addrs) == sorted([addresses[0], addresses[2]])
+    assert used_pages(prompt) == 4
+    cm.deallocate_cache(pair)
+    assert used_pages(prompt) == 2
+    for cache in (singles[1], singles[3]):
+        cm.deallocate_cache(cache)
+    assert used_pages(prompt) == 0
+    cm.allocate_cache(ld.CacheDesc(4, [1, PAGE], ld.DataType.DT_UINT8))  # the pool coalesced
 
 
 def test_a_reused_registry_entry_keeps_nothing_of_the_last_cache(engines: Engines) -> None:

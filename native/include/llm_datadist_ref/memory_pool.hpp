@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "llm_datadist_ref/deadline.hpp"
@@ -36,12 +37,18 @@ class MemoryPool {
     MemoryPool(const MemoryPool&) = delete;
     MemoryPool& operator=(const MemoryPool&) = delete;
 
-    /// `count` runs of `bytes` (> 0) each, appended to `out` as addresses, under one lock: all of
-    /// them, or none (false) when the pool cannot hold them. `out` must have room reserved.
+    /// How the tensors of one allocation lie: back to back in one run (one page-allocator
+    /// operation for the lot, the usual case), or in a run each (when no free run holds them all).
+    /// Either way every tensor starts on a page and has whole pages of its own.
+    enum class Layout : uint8_t { kOneRun, kRunPerTensor };
+
+    /// `count` tensors of `bytes` (> 0) each, appended to `out` as addresses, under one lock: all
+    /// of them, or none (nothing) when the pool cannot hold them. `out` must have room reserved.
     /// A wait for the pool's lock counts against `deadline`.
-    bool allocate_runs(uint32_t count, std::size_t bytes, std::vector<std::byte*>& out, Deadline& deadline);
-    /// Returns runs of `bytes` each that allocate_runs handed out, under one lock.
-    void release_runs(const std::vector<std::byte*>& runs, std::size_t bytes) noexcept;
+    std::optional<Layout> allocate_tensors(uint32_t count, std::size_t bytes, std::vector<std::byte*>& out,
+                                           Deadline& deadline);
+    /// Returns tensors of `bytes` each that allocate_tensors handed out with `layout`, under one lock.
+    void release_tensors(const std::vector<std::byte*>& tensors, std::size_t bytes, Layout layout) noexcept;
     /// Whether [begin, begin + bytes) shares a byte with this pool's region.
     bool overlaps(const std::byte* begin, std::size_t bytes) const noexcept;
 
@@ -67,6 +74,8 @@ class MemoryPool {
   private:
     void trim_free_pages() noexcept;  // caller holds mu_
     void release_run(Extent extent) noexcept;  // caller holds mu_
+    /// One run for all `count` tensors of `pages` each, or false. Caller holds mu_.
+    bool allocate_one_run(uint32_t count, std::size_t pages, std::vector<std::byte*>& out);
     Extent extent_of(const std::byte* run, std::size_t bytes) const noexcept {
         return {static_cast<uint32_t>(static_cast<std::size_t>(run - region_.base) >> page_shift_),
                 static_cast<uint32_t>(pages_for(bytes))};
@@ -84,7 +93,8 @@ class MemoryPool {
     ForkGuard::Registration fork_registration_{mu_, LockRank::kPool};
 };
 
-/// The tensors of one allocated cache: `num_tensors` separate page runs of `tensor_bytes` each.
+/// The tensors of one allocated cache: `num_tensors` tensors of `tensor_bytes` each, on whole pages
+/// (back to back in one page run when the pool has one long enough, else a run each).
 /// Owned through shared_ptr, so a copy that pinned it keeps the memory valid even if the cache is
 /// released meanwhile; the pages go back to the pool when the last owner lets go.
 class CacheStorage {
@@ -102,7 +112,8 @@ class CacheStorage {
   private:
     std::shared_ptr<MemoryPool> pool_;
     std::size_t tensor_bytes_;
-    std::vector<std::byte*> addresses_;  ///< one page run of tensor_bytes_ per tensor
+    std::vector<std::byte*> addresses_;  ///< whole pages for tensor_bytes_ per tensor
+    MemoryPool::Layout layout_ = MemoryPool::Layout::kOneRun;
 };
 
 }  // namespace llm_datadist_ref
