@@ -97,7 +97,7 @@ bool MemoryPool::allocate_one_run(uint32_t count, std::size_t pages, std::vector
 }
 
 void MemoryPool::release_tensors(const std::vector<std::byte*>& tensors, std::size_t bytes, Layout layout) noexcept {
-    const auto lock = std::lock_guard<std::mutex>(mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (layout == Layout::kOneRun) {
         if (!tensors.empty()) {
             release_run({extent_of(tensors.front(), bytes).first,

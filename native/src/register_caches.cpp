@@ -68,8 +68,8 @@ py::list address_list(const CacheStorage& storage) {
     return addresses;
 }
 
-/// Allocates, then makes the Python result with `make`; if that fails (MemoryError), the cache
-/// is released again, so a failed call changes nothing.
+/// Allocates, then makes the Python result with `make`. If that fails (MemoryError), the caller
+/// never learns the cache_id, so its reference is released again (keys, if any, stay bound).
 template <typename Make>
 auto allocate_then(Engine& self, const AllocateRequest& request, Make make) {
     const Operation op = request.is_blocks ? Operation::kAllocateBlocksCache : Operation::kAllocateCache;
