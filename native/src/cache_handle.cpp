@@ -45,6 +45,19 @@ void set_cache_class(py::handle cls) {
     if (type->tp_new != PyBaseObject_Type.tp_new || type->tp_dictoffset != 0) {
         throw py::type_error("set_cache_class takes a class with __slots__ and object's __new__");
     }
+    // Exactly these slots: one added in Python but not here would be left unset in every handle.
+    std::size_t members = 0;
+    PyObject* key = nullptr;
+    PyObject* value = nullptr;
+    for (Py_ssize_t pos = 0; PyDict_Next(type->tp_dict, &pos, &key, &value) != 0;) {
+        if (Py_TYPE(value) == &PyMemberDescr_Type) {
+            ++members;
+        }
+    }
+    if (members != kSlotNames.size()) {
+        throw py::type_error("set_cache_class: the class's slots are not the " + std::to_string(kSlotNames.size()) +
+                             " that native/src/cache_handle.cpp sets");
+    }
     CacheClass found;
     found.type = type;
     for (std::size_t i = 0; i < kSlotNames.size(); ++i) {

@@ -32,6 +32,18 @@ def test_the_core_built_handle_matches_the_checked_path(engines: Engines) -> Non
     assert fast.cache_id == checked.cache_id - 1
 
 
+@pytest.mark.parametrize("change", ["missing", "extra"])
+def test_the_core_refuses_a_handle_class_whose_slots_it_does_not_set(
+    engines: Engines, change: str
+) -> None:
+    names = list(ld.Cache.__slots__)
+    names = names[:-1] if change == "missing" else [*names, "_extra"]
+    other = type("Other", (), {"__slots__": tuple(names)})
+    with pytest.raises(TypeError, match="slot"):
+        _core.set_cache_class(other)
+    assert type(engines.make().cache_manager.allocate_cache(desc())) is ld.Cache  # still registered
+
+
 def test_a_desc_changed_by_update_dim_is_honoured(engines: Engines) -> None:
     cm = engines.make().cache_manager
     cache_desc = desc(batch=2, width=1024)
