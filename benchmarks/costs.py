@@ -168,7 +168,14 @@ def bench_allocate_pair(settings: Settings) -> list[Row]:
             cache_id, _ = bench.noop_like_allocate(1, 2, 8192, 1, False, (), None)
             bench.noop_like_deallocate(cache_id, False)
 
+        geometry = cache_desc._allocation_geometry()
+
+        def handle_shaped_pair() -> None:  # what the API's hot path calls, with no work done
+            bench.noop_like_allocate_cache(core_engine, geometry, cache_desc, cm)
+            bench.noop_like_deallocate(1, False)
+
         statements = {"api": pair, "core": core_pair, "shaped": shaped_pair, "alt": alt_pair}
+        statements["handle_shaped"] = handle_shaped_pair
         statements["noop"] = bench.noop
 
         def case(rep: int) -> dict[str, Callable[[], float | None]]:
@@ -191,6 +198,8 @@ def bench_allocate_pair(settings: Settings) -> list[Row]:
             vs_alt >= 10),
         Row("  same pair, _core.Engine directly", ns("core"), ns("shaped"),
             1 / times.ratio("shaped", "core"), "-", None),
+        Row("  API pair vs no-op of Engine.allocate_cache", ns("api"), ns("handle_shaped"),
+            1 / times.ratio("handle_shaped", "api"), "-", None),
         Row("  API pair vs an argument-less no-op", ns("api"), ns("noop"),
             1 / times.ratio("noop", "api"), "-", None),
     ]  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from . import _core
 from ._remote.link import RemoteLink
 from ._status import LLMParamValueError, LLMStatusCode, raise_if_false, raise_status
 from ._types import (
@@ -33,7 +34,6 @@ from ._validate import (
 )
 
 if TYPE_CHECKING:
-    from . import _core
     from ._datadist import LLMDataDist
     from ._options import EngineSettings
 
@@ -42,6 +42,9 @@ __all__ = ["CacheManager"]
 _log = logging.getLogger("llm_datadist_ref")
 
 _TENSORS_PER_LAYER = 2
+
+# allocate_cache's hot path gets its Cache handle built by the core (Engine.allocate_cache).
+_core.set_cache_class(Cache)
 
 
 def _type_error(name: str, expected: str, value: object) -> NoReturn:
@@ -219,19 +222,11 @@ class CacheManager:
         No pool for the placement: LLMException(PARAM_INVALID); pool exhausted: LLM_OUT_OF_MEMORY.
         """
         engine = self._legacy_engine
-        geometry = cache_desc._geometry if type(cache_desc) is CacheDesc else None
-        if (
-            engine is not None
-            and geometry is not None
-            and type(cache_keys) is tuple
-            and not cache_keys
-        ):
-            # The common call (a valid CacheDesc, no keys): straight to the core.
-            placement, num_tensors, tensor_bytes, batch_size = geometry
-            cache_id, addresses = engine.allocate(
-                placement, num_tensors, tensor_bytes, batch_size, False, (), None
-            )
-            return allocated_cache(cache_id, cache_desc, addresses, self, geometry, False)
+        if engine is not None and type(cache_keys) is tuple and not cache_keys:
+            # The common call (a CacheDesc already checked, no keys): the core builds the handle.
+            geometry = cache_desc._geometry if type(cache_desc) is CacheDesc else None
+            if geometry is not None:
+                return engine.allocate_cache(geometry, cache_desc, self)
         if engine is None:
             self._unavailable("allocate_cache")
         if not isinstance(cache_desc, CacheDesc):

@@ -293,8 +293,9 @@ def allocated_cache(
     is_blocks_cache: bool,
 ) -> Cache:
     """The handle of a cache the core has just allocated: the same state as Cache.__init__ leaves
-    (every slot set), without re-checking what the core returned. allocate_cache's hot path:
-    about a third of the cost of calling the class."""
+    (every slot set), without re-checking what the core returned (about a third of the cost of
+    calling the class). The keyless allocate_cache gets its handle from the core instead
+    (Engine.allocate_cache, native/src/cache_handle.cpp), built the same way."""
     cache: Cache = _new_object(Cache)
     cache._cache_id = cache_id
     cache._cache_desc = cache_desc
@@ -451,6 +452,7 @@ class Cache:
     `update_dim` on it changes nothing about the cache.
     """
 
+    # native/src/cache_handle.cpp sets these too (Engine.allocate_cache): change both together.
     __slots__ = (
         "_buffers",
         "_cache_desc",

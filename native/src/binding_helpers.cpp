@@ -42,13 +42,30 @@ RemoteKey read_key(int64_t kind, py::handle a, py::handle b, py::handle c) {
     return key;
 }
 
+namespace {
+
+void apply_delay(int32_t delay_ms) {
+    py::gil_scoped_release release;
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+}
+
+}  // namespace
+
 Deadline begin_operation(const Engine& engine, Operation op) {
     const auto start = Deadline::Clock::now();
     if (const int32_t delay_ms = OperationDelays::get(op); delay_ms > 0) {
-        py::gil_scoped_release release;
-        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        apply_delay(delay_ms);
     }
     return Deadline(start, engine.timeout_ms());
+}
+
+Deadline begin_quick_operation(const Engine& engine, Operation op) {
+    Deadline deadline = Deadline::unstarted(engine.timeout_ms());
+    if (const int32_t delay_ms = OperationDelays::get(op); delay_ms > 0) {
+        deadline.start();
+        apply_delay(delay_ms);
+    }
+    return deadline;
 }
 
 void run_plan(const Engine& engine, const CopyPlan& plan) {

@@ -29,7 +29,7 @@ int64_t CacheRegistry::insert(const CacheGeometry& geometry, std::shared_ptr<Cac
     if (blocks_key_model) {
         blocks_keys_[*blocks_key_model] = id;
     }
-    entries_.emplace(id, std::move(entry));
+    entry_nodes_.insert(entries_, id, std::move(entry));
     return id;
 }
 
@@ -52,7 +52,7 @@ std::optional<KeyId> CacheRegistry::key_at(const CacheEntry& entry, uint32_t bat
     return batch_index < entry.key_slots.size() ? entry.key_slots[batch_index] : std::nullopt;
 }
 
-void CacheRegistry::erase_entry(std::unordered_map<int64_t, CacheEntry>::iterator it) {
+void CacheRegistry::erase_entry(EntryMap::iterator it) {
     auto& entry = it->second;
     for (const auto& key : entry.key_slots) {
         if (key) {
@@ -65,7 +65,7 @@ void CacheRegistry::erase_entry(std::unordered_map<int64_t, CacheEntry>::iterato
             blocks_keys_.erase(bk);
         }
     }
-    entries_.erase(it);  // drops the storage reference: pages return once no copy pins them
+    entry_nodes_.erase(entries_, it);  // drops the storage reference: pages return once no copy pins them
 }
 
 void CacheRegistry::release_id(int64_t cache_id) {

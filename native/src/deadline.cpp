@@ -31,7 +31,7 @@ OperationDelays::Table& OperationDelays::table() noexcept {
     return delays;
 }
 
-void Deadline::check(std::string_view operation) const {
+void Deadline::check_elapsed(std::string_view operation) const {
     const auto elapsed = Clock::now() - start_;
     if (elapsed > timeout_) {
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();

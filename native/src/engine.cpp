@@ -1,7 +1,9 @@
 // Engine lifecycle and the reference-counting operations: allocate, deallocate, remove_cache_key.
 #include "llm_datadist_ref/engine.hpp"
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -44,6 +46,9 @@ std::vector<std::optional<KeyId>> Engine::bind_keys(const std::vector<KeySpec>& 
     // Slot i holds the key bound to batch index i. Placeholders hold their index unbound; a
     // repeated key binds its LAST index, so its earlier slots are cleared. One hash lookup per key.
     std::vector<std::optional<KeyId>> slots(keys.size());
+    if (keys.empty()) {
+        return slots;
+    }
     std::unordered_map<KeyId, uint32_t, KeyIdHash> seen;
     seen.reserve(keys.size());
     for (std::size_t index = 0; index < keys.size(); ++index) {
@@ -72,7 +77,7 @@ void Engine::require_live() const {
     }
 }
 
-Allocated Engine::allocate(const AllocateRequest& request, const Deadline& deadline) {
+Allocated Engine::allocate(const AllocateRequest& request, Deadline& deadline) {
     const char* operation = request.is_blocks ? "allocate_blocks_cache" : "allocate_cache";
     if (request.num_tensors == 0) {
         throw_out_of_range("num_tensors should be bigger than zero");
@@ -88,7 +93,10 @@ Allocated Engine::allocate(const AllocateRequest& request, const Deadline& deadl
         throw_status(StatusCode::kParamInvalid, "a blocks cache is indexed by a BlocksCacheKey only");
     }
 
-    std::lock_guard<std::mutex> lock(registry_.mutex());
+    if (request.num_tensors > kQuickTensors || request.keys.size() > kQuickTensors) {
+        deadline.start();  // enough work to be measured
+    }
+    const auto lock = lock_counting_wait(registry_.mutex(), deadline);
     require_live();
     const std::shared_ptr<MemoryPool>& pool_ptr = request.placement == Placement::kHost ? host_pool_ : device_pool_;
     if (!pool_ptr) {
@@ -105,7 +113,7 @@ Allocated Engine::allocate(const AllocateRequest& request, const Deadline& deadl
                                                     ") is already bound to a live cache");
     }
 
-    auto storage = std::make_shared<CacheStorage>(pool_ptr, request.num_tensors, request.tensor_bytes);
+    auto storage = std::make_shared<CacheStorage>(pool_ptr, request.num_tensors, request.tensor_bytes, deadline);
     deadline.check(operation);  // on timeout the storage is dropped and its pages return
 
     CacheGeometry geometry;
@@ -116,16 +124,16 @@ Allocated Engine::allocate(const AllocateRequest& request, const Deadline& deadl
     geometry.placement = request.placement;
     geometry.is_blocks = request.is_blocks;
     Allocated result;
-    result.tensors = storage->tensors();
+    result.storage = storage;
     result.cache_id = registry_.insert(geometry, std::move(storage), std::move(key_slots), request.blocks_key_model);
     return result;
 }
 
-void Engine::deallocate(int64_t cache_id, bool blocks, const Deadline& deadline) {
+void Engine::deallocate(int64_t cache_id, bool blocks, Deadline& deadline) {
     const char* operation = blocks ? "deallocate_blocks_cache" : "deallocate_cache";
     std::shared_ptr<CacheStorage> dropped;  // released after the lock, if this was the last reference
     {
-        std::lock_guard<std::mutex> lock(registry_.mutex());
+        const auto lock = lock_counting_wait(registry_.mutex(), deadline);
         require_live();
         CacheEntry* entry = registry_.find(cache_id);
         if (entry != nullptr && entry->geometry.is_blocks != blocks) {
@@ -236,6 +244,11 @@ std::size_t Engine::key_count() {
 std::vector<int64_t> Engine::cache_ids() {
     std::lock_guard<std::mutex> lock(registry_.mutex());
     return registry_.cache_ids();
+}
+
+void Engine::hold_registry_lock(int64_t ms) {
+    std::lock_guard<std::mutex> lock(registry_.mutex());
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
 }  // namespace llm_datadist_ref

@@ -44,25 +44,76 @@ MemoryPool::MemoryPool(std::shared_ptr<MemoryBackend> backend, std::size_t memor
 
 MemoryPool::~MemoryPool() { backend_->release(region_); }
 
-std::optional<Extent> MemoryPool::allocate(std::size_t bytes) {
-    if (bytes == 0) {
-        return std::nullopt;
-    }
+std::optional<MemoryPool::Layout> MemoryPool::allocate_tensors(uint32_t count, std::size_t bytes,
+                                                                std::vector<std::byte*>& out, Deadline& deadline) {
     const std::size_t pages = pages_for(bytes);
-    if (pages > std::numeric_limits<uint32_t>::max()) {
+    if (bytes == 0 || pages > std::numeric_limits<uint32_t>::max()) {
         return std::nullopt;
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    const auto first = pages_.allocate(static_cast<uint32_t>(pages));
-    if (!first) {
+    const std::size_t before = out.size();
+    const auto lock = lock_counting_wait(mu_, deadline);
+    // Refused before any page is taken when the free pages cannot hold them all (no overflow).
+    if (count > pages_.free_pages() / pages) {
         return std::nullopt;
     }
-    ++live_allocations_;
-    return Extent{*first, static_cast<uint32_t>(pages)};
+    if (allocate_one_run(count, pages, out)) {
+        return Layout::kOneRun;
+    }
+    const auto undo = [&] {
+        for (std::size_t i = before; i < out.size(); ++i) {
+            release_run(extent_of(out[i], bytes));
+        }
+        out.resize(before);
+    };
+    try {
+        for (uint32_t i = 0; i < count; ++i) {
+            const auto first = pages_.allocate(static_cast<uint32_t>(pages));
+            if (!first) {  // the free pages would do, but no run is long enough
+                undo();
+                return std::nullopt;
+            }
+            ++live_allocations_;
+            out.push_back(address({*first, static_cast<uint32_t>(pages)}));  // cannot throw: reserved
+        }
+    } catch (...) {  // std::bad_alloc from the allocator's index: nothing stays taken
+        undo();
+        throw;
+    }
+    return Layout::kRunPerTensor;
 }
 
-void MemoryPool::release(Extent extent) noexcept {
+bool MemoryPool::allocate_one_run(uint32_t count, std::size_t pages, std::vector<std::byte*>& out) {
+    const std::size_t total = pages * count;  // <= free pages (checked), so it fits in uint32
+    const auto first = total > 0 ? pages_.allocate(static_cast<uint32_t>(total)) : std::nullopt;
+    if (!first) {
+        return false;
+    }
+    ++live_allocations_;
+    std::byte* const base = address({*first, static_cast<uint32_t>(total)});
+    for (uint32_t i = 0; i < count; ++i) {
+        out.push_back(base + ((pages * i) << page_shift_));  // cannot throw: reserved
+    }
+    return true;
+}
+
+void MemoryPool::release_tensors(const std::vector<std::byte*>& tensors, std::size_t bytes, Layout layout) noexcept {
     std::lock_guard<std::mutex> lock(mu_);
+    if (layout == Layout::kOneRun) {
+        if (!tensors.empty()) {
+            release_run({extent_of(tensors.front(), bytes).first,
+                         static_cast<uint32_t>(pages_for(bytes) * tensors.size())});
+        }
+    } else {
+        for (const std::byte* tensor : tensors) {
+            release_run(extent_of(tensor, bytes));
+        }
+    }
+    if (released_since_trim_ >= trim_threshold_) {
+        trim_free_pages();
+    }
+}
+
+void MemoryPool::release_run(Extent extent) noexcept {
     try {
         pages_.release(extent);
         --live_allocations_;
@@ -73,9 +124,6 @@ void MemoryPool::release(Extent extent) noexcept {
         std::terminate();
     }
     released_since_trim_ += static_cast<std::size_t>(extent.count) << page_shift_;
-    if (released_since_trim_ >= trim_threshold_) {
-        trim_free_pages();
-    }
 }
 
 void MemoryPool::trim_free_pages() noexcept {
@@ -86,13 +134,6 @@ void MemoryPool::trim_free_pages() noexcept {
         trimmed_bytes_ += bytes;
     });
     released_since_trim_ = 0;
-}
-
-bool MemoryPool::could_hold(uint64_t count, std::size_t bytes) const {
-    const std::size_t per_run = pages_for(bytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    const uint64_t free = pages_.free_pages();
-    return per_run > 0 && count <= free / per_run;
 }
 
 bool MemoryPool::overlaps(const std::byte* begin, std::size_t bytes) const noexcept {
@@ -113,41 +154,25 @@ PoolUsage MemoryPool::usage() const {
     return usage;
 }
 
-CacheStorage::CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes)
-    : pool_(std::move(pool)) {
-    const auto exhausted = [&] {
+CacheStorage::CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes,
+                           Deadline& deadline)
+    : pool_(std::move(pool)), tensor_bytes_(tensor_bytes) {
+    // Bound the bookkeeping by the pool before reserving any: a huge num_tensors is OUT_OF_MEMORY,
+    // never std::bad_alloc.
+    const std::size_t per_run = pool_->pages_for(tensor_bytes);
+    const bool fits = per_run > 0 && num_tensors <= pool_->capacity_pages() / per_run;
+    if (fits) {
+        addresses_.reserve(num_tensors);
+    }
+    const auto layout = fits ? pool_->allocate_tensors(num_tensors, tensor_bytes, addresses_, deadline) : std::nullopt;
+    if (!layout) {
         throw_status(StatusCode::kOutOfMemory, "memory pool exhausted: cannot allocate " +
                                                    std::to_string(num_tensors) + " tensors of " +
                                                    std::to_string(tensor_bytes) + " bytes");
-    };
-    // Bound the bookkeeping by the pool before reserving any: a huge num_tensors is OUT_OF_MEMORY,
-    // never std::bad_alloc.
-    if (!pool_->could_hold(num_tensors, tensor_bytes)) {
-        exhausted();
     }
-    extents_.reserve(num_tensors);
-    addresses_.reserve(num_tensors);
-    try {
-        for (uint32_t i = 0; i < num_tensors; ++i) {
-            const auto extent = pool_->allocate(tensor_bytes);
-            if (!extent) {
-                exhausted();
-            }
-            extents_.push_back(*extent);  // cannot throw: reserved
-            addresses_.push_back(pool_->address(*extent));
-        }
-    } catch (...) {
-        for (const auto& done : extents_) {
-            pool_->release(done);
-        }
-        throw;
-    }
+    layout_ = *layout;
 }
 
-CacheStorage::~CacheStorage() {
-    for (const auto& extent : extents_) {
-        pool_->release(extent);
-    }
-}
+CacheStorage::~CacheStorage() { pool_->release_tensors(addresses_, tensor_bytes_, layout_); }
 
 }  // namespace llm_datadist_ref

@@ -8,7 +8,10 @@
 namespace llm_datadist_ref {
 
 PageAllocator::PageAllocator(uint32_t capacity_pages)
-    : quick_limit_(std::max<std::size_t>(64, capacity_pages / 16)), capacity_(capacity_pages), free_pages_(0) {
+    : quick_limit_(std::max<std::size_t>(64, capacity_pages / 16)),
+      live_(capacity_pages),
+      capacity_(capacity_pages),
+      free_pages_(0) {
     if (capacity_pages > 0) {
         insert_free(0, capacity_pages);
     }
@@ -32,7 +35,7 @@ std::optional<uint32_t> PageAllocator::allocate(uint32_t count) {
     }
     if (count <= kQuickMaxPages && !quick_[count].empty()) {
         const uint32_t first = quick_[count].back();
-        live_.emplace(first, count);  // may throw: nothing has changed yet
+        live_.add({first, count});
         quick_[count].pop_back();
         --quick_runs_;
         free_pages_ -= count;
@@ -56,7 +59,7 @@ std::optional<uint32_t> PageAllocator::allocate_from_index(uint32_t count) {
     }
     const uint32_t run_count = fit->first;
     const uint32_t run_first = fit->second;
-    live_.emplace(run_first, count);  // the only step that allocates; the rest reuses nodes
+    live_.add({run_first, count});  // the remainder below keeps the run's nodes: nothing allocates
     auto start_node = by_start_.extract(run_first);
     auto size_node = by_size_.extract(fit);
     free_pages_ -= count;
@@ -71,8 +74,7 @@ std::optional<uint32_t> PageAllocator::allocate_from_index(uint32_t count) {
 }
 
 void PageAllocator::release(Extent extent) {
-    const auto live = live_.find(extent.first);
-    if (live == live_.end() || live->second != extent.count) {
+    if (!live_.is_live(extent)) {
         throw std::logic_error("page run [" + std::to_string(extent.first) + ", +" + std::to_string(extent.count) +
                                ") is not a live allocation: released twice, never allocated, or a part of one");
     }
@@ -83,7 +85,7 @@ void PageAllocator::release(Extent extent) {
     } else {
         release_to_index(extent);
     }
-    live_.erase(live);
+    live_.remove(extent);
 }
 
 void PageAllocator::fold_quick_lists() {

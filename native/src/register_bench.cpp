@@ -88,6 +88,13 @@ void register_bench(py::module_& m) {
         },
         "A trivial call with Engine.allocate's argument and result shape.");
     bench.def(
+        "noop_like_allocate_cache",
+        [](py::handle, py::handle, py::handle, py::handle cache_desc) {
+            return py::reinterpret_borrow<py::object>(cache_desc);
+        },
+        "A trivial call with Engine.allocate_cache's arguments (engine first), returning an existing object "
+        "where the real one returns a new Cache.");
+    bench.def(
         "noop_like_deallocate", [](int64_t, bool) {}, "A trivial call with Engine.deallocate's arguments.");
     py::class_<MemcpyBench>(bench, "MemcpyBench")
         .def(py::init<std::size_t, std::size_t>(), py::arg("src_bytes"), py::arg("dst_bytes"))

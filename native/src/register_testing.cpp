@@ -32,6 +32,17 @@ void register_testing(py::module_& m) {
         py::arg("operation"), py::arg("ms"),
         "Makes every call of a CacheManager operation sleep `ms` (GIL released) before it checks its deadline.");
     m.def(
+        "hold_registry_lock",
+        [](Engine& engine, int64_t ms) {
+            if (ms < 0 || ms > INT32_MAX) {
+                throw py::value_error("ms must be in [0, 2**31)");
+            }
+            py::gil_scoped_release release;
+            engine.hold_registry_lock(ms);
+        },
+        py::arg("engine"), py::arg("ms"),
+        "Holds the engine's registry lock for `ms` (GIL released), as a long operation of another thread would.");
+    m.def(
         "operation_delay", [](const std::string& name) { return OperationDelays::get(read_operation(name)); },
         py::arg("operation"));
     m.def(

@@ -34,7 +34,9 @@ def test_a_double_release_is_refused_at_once(count: int) -> None:
     assert len(handed) == len(set(handed)), f"a run was handed out twice: {sorted(handed)}"
 
 
-@pytest.mark.parametrize(("first", "count"), [(0, 1), (3, 2), (8, 4), (1024, 1), (2**32 - 1, 1)])
+@pytest.mark.parametrize(
+    ("first", "count"), [(0, 1), (3, 2), (8, 4), (100, 0), (1024, 1), (2**32 - 1, 1)]
+)
 def test_a_release_that_is_not_a_live_run_is_refused(first: int, count: int) -> None:
     allocator = _core.PageAllocator(1024)
     assert allocator.allocate(8) == 0  # live: [0, 8)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "llm_datadist_ref/memory_pool.hpp"
+#include "llm_datadist_ref/node_recycler.hpp"
 
 namespace llm_datadist_ref {
 
@@ -122,13 +123,15 @@ class CacheRegistry {
 
   private:
     using KeyMap = std::unordered_map<KeyId, KeyBinding, KeyIdHash>;
-    void erase_entry(std::unordered_map<int64_t, CacheEntry>::iterator it);
+    using EntryMap = std::unordered_map<int64_t, CacheEntry>;
+    void erase_entry(EntryMap::iterator it);
     /// Drops one key's binding and, with it, the cache's last reference if it was that.
     void release_binding(KeyMap::iterator binding);
 
     std::mutex mu_;
     int64_t next_id_ = 1;  // vendor ids start at 1 and grow; never reused
-    std::unordered_map<int64_t, CacheEntry> entries_;
+    EntryMap entries_;
+    NodeRecycler<EntryMap> entry_nodes_;  // an allocate after a deallocate reuses the entry's node
     KeyMap keys_;
     std::unordered_map<uint64_t, int64_t> blocks_keys_;
 };

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string_view>
 
@@ -48,6 +49,12 @@ class OperationDelays {
 
 /// When an operation started and how long it may take. Operations call check() after validating
 /// and before committing anything, so a late operation changes nothing.
+///
+/// A deadline made by unstarted() reads no clock until the operation may take long (an injected
+/// delay, a wait for a lock held elsewhere, a large request): the operation calls start() just
+/// before that. An operation that never had to do so ran a few microseconds of its own work, far
+/// below any timeout (>= 1 ms), and check() has nothing to measure: the quick operations
+/// (allocate, deallocate) read the clock not at all on their common path.
 class Deadline {
   public:
     using Clock = std::chrono::steady_clock;
@@ -55,12 +62,39 @@ class Deadline {
     Deadline(Clock::time_point start, int64_t timeout_ms) noexcept
         : start_(start), timeout_(std::chrono::milliseconds(timeout_ms)) {}
 
+    static Deadline unstarted(int64_t timeout_ms) noexcept { return Deadline(kUnstarted, timeout_ms); }
+
+    /// Starts the clock of an unstarted deadline (no-op once started).
+    void start() noexcept {
+        if (start_ == kUnstarted) {
+            start_ = Clock::now();
+        }
+    }
+
     /// Throws CoreError(LLM_TIMEOUT) when the operation ran longer than the timeout.
-    void check(std::string_view operation) const;
+    void check(std::string_view operation) const {
+        if (start_ != kUnstarted) {
+            check_elapsed(operation);
+        }
+    }
 
   private:
+    static constexpr Clock::time_point kUnstarted = Clock::time_point::min();
+    void check_elapsed(std::string_view operation) const;
+
     Clock::time_point start_;
     Clock::duration timeout_;
 };
+
+/// Locks `mu` for an operation with `deadline`: the time spent waiting for another holder counts,
+/// so the deadline's clock starts before such a wait.
+inline std::unique_lock<std::mutex> lock_counting_wait(std::mutex& mu, Deadline& deadline) {
+    std::unique_lock<std::mutex> lock(mu, std::try_to_lock);
+    if (!lock.owns_lock()) {
+        deadline.start();
+        lock.lock();
+    }
+    return lock;
+}
 
 }  // namespace llm_datadist_ref

@@ -36,7 +36,7 @@ struct AllocateRequest {
 
 struct Allocated {
     int64_t cache_id = 0;
-    std::vector<std::byte*> tensors;
+    std::shared_ptr<const CacheStorage> storage;  ///< the tensors, readable without any lock
 };
 
 /// A (source, destination) index pair of a block or batch copy.
@@ -110,6 +110,10 @@ struct SharedPool {
 /// clock's range, so deadline arithmetic cannot overflow.
 constexpr int64_t kMaxTimeoutMs = int64_t{1000000000000};
 
+/// An allocate of at most this many tensors and keys is quick work (microseconds): its deadline
+/// starts only if it has to wait for a lock (see Deadline::unstarted).
+constexpr std::size_t kQuickTensors = 64;
+
 /// Staging of a staged swap-in: 4 slots of at most this many bytes (larger blocks go through in
 /// pieces), so the ring is at most 16 MiB outside both pools while a swap runs...
 constexpr std::size_t kMaxStagingSlotBytes = std::size_t{4} << 20;
@@ -130,8 +134,10 @@ class Engine {
     bool has_pool(Placement placement) const;
     bool finalized() const;
 
-    Allocated allocate(const AllocateRequest& request, const Deadline& deadline);
-    void deallocate(int64_t cache_id, bool blocks, const Deadline& deadline);
+    /// The quick operations take an unstarted deadline (Deadline::unstarted) and start it
+    /// before anything that may take long.
+    Allocated allocate(const AllocateRequest& request, Deadline& deadline);
+    void deallocate(int64_t cache_id, bool blocks, Deadline& deadline);
     void remove_cache_key(const KeySpec& key, const Deadline& deadline);
 
     CopyPlan plan_copy_cache(int64_t dst_id, int64_t src_id, uint32_t dst_batch_index, uint32_t src_batch_index,
@@ -187,6 +193,8 @@ class Engine {
     std::size_t cache_count();
     std::size_t key_count();
     std::vector<int64_t> cache_ids();
+    /// Test hook: holds the registry lock for `ms`, as a long operation of another thread would.
+    void hold_registry_lock(int64_t ms);
 
   private:
     MemoryPool* pool(Placement placement) const noexcept;

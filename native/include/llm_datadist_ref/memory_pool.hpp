@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
+#include "llm_datadist_ref/deadline.hpp"
 #include "llm_datadist_ref/fork_guard.hpp"
 #include "llm_datadist_ref/memory_backend.hpp"
 #include "llm_datadist_ref/page_allocator.hpp"
@@ -35,11 +37,18 @@ class MemoryPool {
     MemoryPool(const MemoryPool&) = delete;
     MemoryPool& operator=(const MemoryPool&) = delete;
 
-    /// Pages for `bytes` (> 0), or nothing when the pool cannot hold them.
-    std::optional<Extent> allocate(std::size_t bytes);
-    void release(Extent extent) noexcept;
-    /// Whether `count` runs of `bytes` each could fit in the free pages (no overflow possible).
-    bool could_hold(uint64_t count, std::size_t bytes) const;
+    /// How the tensors of one allocation lie: back to back in one run (one page-allocator
+    /// operation for the lot, the usual case), or in a run each (when no free run holds them all).
+    /// Either way every tensor starts on a page and has whole pages of its own.
+    enum class Layout : uint8_t { kOneRun, kRunPerTensor };
+
+    /// `count` tensors of `bytes` (> 0) each, appended to `out` as addresses, under one lock: all
+    /// of them, or none (nothing) when the pool cannot hold them. `out` must have room reserved.
+    /// A wait for the pool's lock counts against `deadline`.
+    std::optional<Layout> allocate_tensors(uint32_t count, std::size_t bytes, std::vector<std::byte*>& out,
+                                           Deadline& deadline);
+    /// Returns tensors of `bytes` each that allocate_tensors handed out with `layout`, under one lock.
+    void release_tensors(const std::vector<std::byte*>& tensors, std::size_t bytes, Layout layout) noexcept;
     /// Whether [begin, begin + bytes) shares a byte with this pool's region.
     bool overlaps(const std::byte* begin, std::size_t bytes) const noexcept;
 
@@ -47,6 +56,8 @@ class MemoryPool {
         return region_.base + (static_cast<std::size_t>(extent.first) << page_shift_);
     }
     std::size_t page_size() const noexcept { return std::size_t{1} << page_shift_; }
+    /// Pages the pool manages (fixed at construction, so readable without the lock).
+    uint32_t capacity_pages() const noexcept { return pages_.capacity(); }
     std::size_t pages_for(std::size_t bytes) const noexcept {
         return (bytes >> page_shift_) + ((bytes & (page_size() - 1)) != 0 ? 1 : 0);
     }
@@ -62,6 +73,13 @@ class MemoryPool {
 
   private:
     void trim_free_pages() noexcept;  // caller holds mu_
+    void release_run(Extent extent) noexcept;  // caller holds mu_
+    /// One run for all `count` tensors of `pages` each, or false. Caller holds mu_.
+    bool allocate_one_run(uint32_t count, std::size_t pages, std::vector<std::byte*>& out);
+    Extent extent_of(const std::byte* run, std::size_t bytes) const noexcept {
+        return {static_cast<uint32_t>(static_cast<std::size_t>(run - region_.base) >> page_shift_),
+                static_cast<uint32_t>(pages_for(bytes))};
+    }
 
     std::shared_ptr<MemoryBackend> backend_;
     Region region_;
@@ -75,14 +93,15 @@ class MemoryPool {
     ForkGuard::Registration fork_registration_{mu_, LockRank::kPool};
 };
 
-/// The tensors of one allocated cache: `num_tensors` separate page runs of `tensor_bytes` each.
+/// The tensors of one allocated cache: `num_tensors` tensors of `tensor_bytes` each, on whole pages
+/// (back to back in one page run when the pool has one long enough, else a run each).
 /// Owned through shared_ptr, so a copy that pinned it keeps the memory valid even if the cache is
 /// released meanwhile; the pages go back to the pool when the last owner lets go.
 class CacheStorage {
   public:
     /// Allocates every tensor or nothing: a pool that cannot hold them all is refused before any
     /// memory is reserved (CoreError(OUT_OF_MEMORY)); any throw part-way undoes what was taken.
-    CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes);
+    CacheStorage(std::shared_ptr<MemoryPool> pool, uint32_t num_tensors, std::size_t tensor_bytes, Deadline& deadline);
     ~CacheStorage();
     CacheStorage(const CacheStorage&) = delete;
     CacheStorage& operator=(const CacheStorage&) = delete;
@@ -92,8 +111,9 @@ class CacheStorage {
 
   private:
     std::shared_ptr<MemoryPool> pool_;
-    std::vector<Extent> extents_;
-    std::vector<std::byte*> addresses_;
+    std::size_t tensor_bytes_;
+    std::vector<std::byte*> addresses_;  ///< whole pages for tensor_bytes_ per tensor
+    MemoryPool::Layout layout_ = MemoryPool::Layout::kOneRun;
 };
 
 }  // namespace llm_datadist_ref

@@ -31,6 +31,15 @@ void register_bench(py::module_& m);
 /// Starts an operation: applies an injected `testing.delay` (sleeping without the GIL) and
 /// returns the deadline the operation must meet.
 Deadline begin_operation(const Engine& engine, Operation op);
+/// The same for allocate and deallocate: an unstarted deadline (no clock read) unless a delay is
+/// injected; the engine starts it before anything that may take long.
+Deadline begin_quick_operation(const Engine& engine, Operation op);
+
+/// Records the front end's Cache class (llm_datadist_ref._types.Cache sets it on import).
+void set_cache_class(py::handle cls);
+/// A Cache handle of a cache just allocated: every slot set as Cache.__init__ sets them.
+py::object new_cache_handle(int64_t cache_id, py::handle cache_desc, py::handle tensor_addrs, py::handle manager,
+                            py::handle geometry, bool is_blocks);
 
 /// Runs a copy plan, releasing the GIL when it moves enough bytes to be worth it.
 void run_plan(const Engine& engine, const CopyPlan& plan);
