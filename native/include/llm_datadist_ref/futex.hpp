@@ -43,25 +43,29 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-/// Waits for `ready()` without sleeping until `until`: a few pauses first (the answer is often a
-/// cache-line hand-off away), then yielding the CPU, so that a peer thread sharing this core (a
-/// loaded machine) gets to run. Returns ready().
+/// Waits for `ready()` without sleeping until `until`: pauses in slices of about 2 us (the answer
+/// is often a cache-line hand-off away), yielding the CPU between slices so that a peer thread
+/// sharing this core (a loaded machine) gets to run. Returns ready().
 template <class Ready>
 bool busy_wait(Ready&& ready, std::chrono::steady_clock::time_point until) {
-    constexpr unsigned kPauses = 64;  // a few microseconds
-    for (unsigned i = 0; i < kPauses; ++i) {
-        if (ready()) {
-            return true;
+    using Clock = std::chrono::steady_clock;
+    constexpr auto kSlice = std::chrono::microseconds(2);
+    while (true) {
+        const auto slice_end = Clock::now() + kSlice;
+        for (unsigned i = 1;; ++i) {
+            if (ready()) {
+                return true;
+            }
+            cpu_relax();
+            if ((i & 15U) == 0 && Clock::now() > slice_end) {
+                break;
+            }
         }
-        cpu_relax();
-    }
-    while (std::chrono::steady_clock::now() < until) {
-        if (ready()) {
-            return true;
+        if (Clock::now() >= until) {
+            return ready();
         }
         (void)::sched_yield();
     }
-    return ready();
 }
 
 }  // namespace llm_datadist_ref
