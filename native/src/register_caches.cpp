@@ -114,7 +114,9 @@ py::object allocate_cache(Engine& self, py::handle geometry, py::handle cache_de
 
 }  // namespace
 
-void register_caches(EngineClass& engine) {
+void register_caches(py::module_& m, EngineClass& engine) {
+    m.def("set_cache_class", &set_cache_class, py::arg("cls"),
+          "Records the Cache class whose handles Engine.allocate_cache returns (set by llm_datadist_ref._types).");
     engine.def("allocate", &allocate, py::arg("placement"), py::arg("num_tensors"), py::arg("tensor_bytes"),
                py::arg("batch_size"), py::arg("is_blocks"), py::arg("keys"), py::arg("blocks_key_model"),
                "Allocates num_tensors tensors of tensor_bytes from the pool of `placement` (0 HOST, 1 DEVICE) "

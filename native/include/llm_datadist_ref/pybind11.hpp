@@ -19,7 +19,7 @@ using EngineClass = py::class_<Engine, std::shared_ptr<Engine>>;
 
 void register_status(py::module_& m);
 EngineClass register_pools(py::module_& m);
-void register_caches(EngineClass& engine);
+void register_caches(py::module_& m, EngineClass& engine);
 void register_copies(EngineClass& engine);
 void register_swap(EngineClass& engine);
 void register_transfer(EngineClass& engine);
