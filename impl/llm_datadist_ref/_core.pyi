@@ -266,6 +266,8 @@ class MailboxClient(metaclass=_Pybind11Type):
     def __init__(
         self, fd: int, bytes: int, label: str, regions: Mapping[int, PeerRegion]
     ) -> None: ...
+    def ping(self, timeout_ms: int) -> None:
+        """A request that does nothing: the mailbox's bare round trip."""
 
 class PageAllocator(metaclass=_Pybind11Type):
     """A pool's page allocator on its own (tests of its integrity checks)."""
