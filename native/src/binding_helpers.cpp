@@ -24,6 +24,13 @@ uint32_t read_u32(py::handle value, const char* name) {
     return static_cast<uint32_t>(v);
 }
 
+TensorMapping read_mapping(py::handle src, py::handle dst) {
+    TensorMapping mapping;
+    mapping.src = read_tensor_indices(src, "src_tensor_indices");
+    mapping.dst = read_tensor_indices(dst, "dst_tensor_indices");
+    return mapping;
+}
+
 RemoteKey read_key(int64_t kind, py::handle a, py::handle b, py::handle c) {
     RemoteKey key;
     if (kind == 0) {

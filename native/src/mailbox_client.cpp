@@ -126,11 +126,31 @@ void MailboxClient::ping(int64_t timeout_ms) {
     exchange("ping", Clock::now() + std::chrono::milliseconds(timeout_ms), timeout_ms);
 }
 
+template <class Plan>
+bool MailboxClient::leased_transfer(Engine& engine, const char* what, Clock::time_point until, int64_t timeout_ms,
+                                    Plan&& plan) {
+    page_.layout().request.timeout_ms = timeout_field(timeout_ms);
+    exchange(what, until, timeout_ms);
+    std::vector<uint32_t> transferred;
+    try {
+        const std::optional<PeerCache> peer = leased(what);
+        if (!peer) {
+            return false;
+        }
+        auto [copies, tensors] = plan(*peer);
+        engine.run(copies);
+        transferred = std::move(tensors);
+    } catch (...) {
+        release();
+        throw;
+    }
+    commit(transferred, until, timeout_ms);
+    return true;
+}
+
 bool MailboxClient::pull(Engine& engine, const RemoteKey& key, bool blocks, const PullTarget& target,
                          int64_t remaining_ms) {
     const auto start = Clock::now();
-    const auto until = start + std::chrono::milliseconds(remaining_ms);
-    const char* what = blocks ? "pull_blocks" : "pull_cache";
     std::lock_guard<std::mutex> lock(mutex_);
     mailbox::Request& request = page_.layout().request;
     request.op = static_cast<uint32_t>(mailbox::Op::kLease);
@@ -147,54 +167,26 @@ bool MailboxClient::pull(Engine& engine, const RemoteKey& key, bool blocks, cons
             break;
     }
     request.blocks = blocks ? 1U : 0U;
-    request.timeout_ms = timeout_field(remaining_ms);
-    exchange(what, until, remaining_ms);
-    std::vector<uint32_t> taken;
-    try {
-        const std::optional<PeerCache> source = leased(what);
-        if (!source) {
-            return false;
-        }
-        auto [plan, tensors] =
-            engine.plan_pull_from_peer(*source, key.kind, target.dst_id, target.batch_index, target.size,
-                                       target.src_blocks, target.dst_blocks, blocks, target.mapping,
-                                       Deadline(start, remaining_ms));
-        engine.run(plan);
-        taken = std::move(tensors);
-    } catch (...) {
-        release();
-        throw;
-    }
-    commit(taken, until, remaining_ms);
-    return true;
+    return leased_transfer(engine, blocks ? "pull_blocks" : "pull_cache",
+                           start + std::chrono::milliseconds(remaining_ms), remaining_ms, [&](const PeerCache& source) {
+                               return engine.plan_pull_from_peer(source, key.kind, target.dst_id, target.batch_index,
+                                                                 target.size, target.src_blocks, target.dst_blocks,
+                                                                 blocks, target.mapping, Deadline(start, remaining_ms));
+                           });
 }
 
 bool MailboxClient::push(Engine& engine, int64_t cache_id, uint32_t batch_index, int64_t src_id,
                          uint32_t src_batch_index, const TensorMapping& mapping, int64_t remaining_ms) {
     const auto start = Clock::now();
-    const auto until = start + std::chrono::milliseconds(remaining_ms);
     std::lock_guard<std::mutex> lock(mutex_);
     mailbox::Request& request = page_.layout().request;
     request.op = static_cast<uint32_t>(mailbox::Op::kLeasePush);
     request.a = static_cast<uint64_t>(cache_id), request.b = batch_index, request.c = 0;
-    request.timeout_ms = timeout_field(remaining_ms);
-    exchange("push_cache", until, remaining_ms);
-    std::vector<uint32_t> written;
-    try {
-        const std::optional<PeerCache> target = leased("push_cache");
-        if (!target) {
-            return false;
-        }
-        auto [plan, tensors] =
-            engine.plan_push_to_peer(*target, src_id, src_batch_index, mapping, Deadline(start, remaining_ms));
-        engine.run(plan);
-        written = std::move(tensors);
-    } catch (...) {
-        release();
-        throw;
-    }
-    commit(written, until, remaining_ms);
-    return true;
+    return leased_transfer(engine, "push_cache", start + std::chrono::milliseconds(remaining_ms), remaining_ms,
+                           [&](const PeerCache& target) {
+                               return engine.plan_push_to_peer(target, src_id, src_batch_index, mapping,
+                                                               Deadline(start, remaining_ms));
+                           });
 }
 
 }  // namespace llm_datadist_ref

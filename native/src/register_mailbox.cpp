@@ -9,16 +9,6 @@
 #include "llm_datadist_ref/pybind11.hpp"
 
 namespace llm_datadist_ref {
-namespace {
-
-TensorMapping read_mapping(py::handle src, py::handle dst) {
-    TensorMapping mapping;
-    mapping.src = read_tensor_indices(src, "src_tensor_indices");
-    mapping.dst = read_tensor_indices(dst, "dst_tensor_indices");
-    return mapping;
-}
-
-}  // namespace
 
 void register_mailbox(py::module_& m, EngineClass& engine) {
     py::class_<MailboxServer, std::shared_ptr<MailboxServer>>(

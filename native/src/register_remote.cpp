@@ -141,9 +141,7 @@ void register_remote(py::module_& m, EngineClass& engine) {
             }
             require_mapped(*region);
             const PeerCache src = read_peer_cache(region, layout);
-            TensorMapping mapping;
-            mapping.src = read_tensor_indices(src_tensor_indices, "src_tensor_indices");
-            mapping.dst = read_tensor_indices(dst_tensor_indices, "dst_tensor_indices");
+            const TensorMapping mapping = read_mapping(src_tensor_indices, dst_tensor_indices);
             auto [plan, taken] = self.plan_pull_from_peer(
                 src, static_cast<RemoteKey::Kind>(key_kind), dst_id, read_u32(batch_index, "batch_index"),
                 read_int64(size, "size"), read_index_list(src_blocks, "src_blocks"),
@@ -162,9 +160,7 @@ void register_remote(py::module_& m, EngineClass& engine) {
            int64_t remaining_ms) {
             require_mapped(*region);
             const PeerCache dst = read_peer_cache(region, layout);
-            TensorMapping mapping;
-            mapping.src = read_tensor_indices(src_tensor_indices, "src_tensor_indices");
-            mapping.dst = read_tensor_indices(dst_tensor_indices, "dst_tensor_indices");
+            const TensorMapping mapping = read_mapping(src_tensor_indices, dst_tensor_indices);
             auto [plan, written] = self.plan_push_to_peer(dst, src_id, read_u32(src_batch_index, "src_batch_index"),
                                                           mapping, remaining(remaining_ms));
             run_plan(self, plan);
@@ -182,9 +178,7 @@ void register_remote(py::module_& m, EngineClass& engine) {
                 throw py::value_error("unknown key kind " + std::to_string(key_kind));
             }
             const PeerCache src = read_peer_cache(region, layout);
-            TensorMapping mapping;
-            mapping.src = read_tensor_indices(src_tensor_indices, "src_tensor_indices");
-            mapping.dst = read_tensor_indices(dst_tensor_indices, "dst_tensor_indices");
+            const TensorMapping mapping = read_mapping(src_tensor_indices, dst_tensor_indices);
             auto [plan, taken] = self.plan_pull_from_peer(
                 src, static_cast<RemoteKey::Kind>(key_kind), dst_id, read_u32(batch_index, "batch_index"),
                 read_int64(size, "size"), read_index_list(src_blocks, "src_blocks"),
@@ -201,9 +195,7 @@ void register_remote(py::module_& m, EngineClass& engine) {
            py::handle src_batch_index, py::handle src_tensor_indices, py::handle dst_tensor_indices,
            int64_t remaining_ms) {
             const PeerCache dst = read_peer_cache(region, layout);
-            TensorMapping mapping;
-            mapping.src = read_tensor_indices(src_tensor_indices, "src_tensor_indices");
-            mapping.dst = read_tensor_indices(dst_tensor_indices, "dst_tensor_indices");
+            const TensorMapping mapping = read_mapping(src_tensor_indices, dst_tensor_indices);
             auto [plan, written] = self.plan_push_to_peer(dst, src_id, read_u32(src_batch_index, "src_batch_index"),
                                                           mapping, remaining(remaining_ms));
             return std::make_shared<RemotePlan>(std::move(plan), std::move(written), true);

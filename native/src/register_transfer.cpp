@@ -4,56 +4,6 @@
 #include "llm_datadist_ref/pybind11.hpp"
 
 namespace llm_datadist_ref {
-namespace {
-
-/// Key kinds as the front end encodes them: 0 CacheKey (req_id, prefix_id, model_id),
-/// 1 CacheKeyByIdAndIndex (cache_id, batch_index, _), 2 BlocksCacheKey (model_id, _, _).
-RemoteKey read_remote_key(int64_t kind, py::handle a, py::handle b, py::handle c) {
-    RemoteKey key;
-    switch (kind) {
-        case 0:
-            key.kind = RemoteKey::Kind::kCacheKey;
-            key.key.req_id = read_uint64(a, "req_id");
-            key.key.prefix_id = read_uint64(b, "prefix_id");
-            key.key.model_id = read_uint64(c, "model_id");
-            break;
-        case 1: {
-            key.kind = RemoteKey::Kind::kById;
-            key.cache_id = read_int64(a, "cache_id");
-            const int64_t batch_index = read_int64(b, "batch_index");
-            if (batch_index < 0 || batch_index > static_cast<int64_t>(UINT32_MAX)) {
-                throw py::value_error("batch_index out of range of uint32");
-            }
-            key.batch_index = static_cast<uint32_t>(batch_index);
-            break;
-        }
-        case 2:
-            key.kind = RemoteKey::Kind::kBlocks;
-            key.model_id = read_uint64(a, "model_id");
-            break;
-        default:
-            throw py::value_error("unknown key kind " + std::to_string(kind));
-    }
-    return key;
-}
-
-uint32_t read_batch_index(py::handle value, const char* name) {
-    const int64_t index = read_int64(value, name);
-    if (index < 0 || index > static_cast<int64_t>(UINT32_MAX)) {
-        throw py::value_error(std::string(name) + " out of range of uint32");
-    }
-    return static_cast<uint32_t>(index);
-}
-
-TensorMapping read_mapping(py::handle src, py::handle dst) {
-    TensorMapping mapping;
-    mapping.src = read_tensor_indices(src, "src_tensor_indices");
-    mapping.dst = read_tensor_indices(dst, "dst_tensor_indices");
-    return mapping;
-}
-
-}  // namespace
-
 void register_transfer(EngineClass& engine) {
     engine.def(
         "pull_cache",
@@ -62,8 +12,8 @@ void register_transfer(EngineClass& engine) {
             if (key_kind == 2) {
                 throw py::value_error("pull_cache does not take a BlocksCacheKey");
             }
-            const RemoteKey key = read_remote_key(key_kind, a, b, c);
-            const uint32_t dst_index = read_batch_index(batch_index, "batch_index");
+            const RemoteKey key = read_key(key_kind, a, b, c);
+            const uint32_t dst_index = read_u32(batch_index, "batch_index");
             const int64_t size_bytes = read_int64(size, "size");
             const TensorMapping mapping = read_mapping(src_tensor_indices, dst_tensor_indices);
             const Deadline deadline = begin_operation(self, Operation::kPullCache);
@@ -79,7 +29,7 @@ void register_transfer(EngineClass& engine) {
         "pull_blocks",
         [](Engine& self, Engine& remote, int64_t key_kind, py::handle a, py::handle b, py::handle c, int64_t dst_id,
            py::handle src_blocks, py::handle dst_blocks, py::handle src_tensor_indices, py::handle dst_tensor_indices) {
-            const RemoteKey key = read_remote_key(key_kind, a, b, c);
+            const RemoteKey key = read_key(key_kind, a, b, c);
             const std::vector<int64_t> src = read_index_list(src_blocks, "src_blocks");
             const std::vector<int64_t> dst = read_index_list(dst_blocks, "dst_blocks");
             const TensorMapping mapping = read_mapping(src_tensor_indices, dst_tensor_indices);
@@ -94,8 +44,8 @@ void register_transfer(EngineClass& engine) {
         "push_cache",
         [](Engine& self, Engine& remote, int64_t remote_cache_id, py::handle remote_batch_index, int64_t src_id,
            py::handle src_batch_index, py::handle src_tensor_indices, py::handle dst_tensor_indices) {
-            const uint32_t remote_index = read_batch_index(remote_batch_index, "dst batch_index");
-            const uint32_t src_index = read_batch_index(src_batch_index, "src_batch_index");
+            const uint32_t remote_index = read_u32(remote_batch_index, "dst batch_index");
+            const uint32_t src_index = read_u32(src_batch_index, "src_batch_index");
             const TensorMapping mapping = read_mapping(src_tensor_indices, dst_tensor_indices);
             const Deadline deadline = begin_operation(self, Operation::kPushCache);
             const CopyPlan plan =

@@ -283,14 +283,7 @@ class RemoteLink:
             a,
             b,
             c,
-            dst["dst_id"],
-            dst["batch_index"],
-            dst["size"],
-            dst["src_blocks"],
-            dst["dst_blocks"],
-            blocks,
-            dst["src_tensors"],
-            dst["dst_tensors"],
+            *_pull_target(dst, blocks),
             deadline.remaining_ms(),
         ):
             return
@@ -315,14 +308,7 @@ class RemoteLink:
                 region,
                 layout,
                 kind,
-                dst["dst_id"],
-                dst["batch_index"],
-                dst["size"],
-                dst["src_blocks"],
-                dst["dst_blocks"],
-                blocks,
-                dst["src_tensors"],
-                dst["dst_tensors"],
+                *_pull_target(dst, blocks),
                 deadline.remaining_ms(),
             )
         except BaseException:
@@ -392,14 +378,7 @@ class RemoteLink:
                 region,
                 layout,
                 kind,
-                dst["dst_id"],
-                dst["batch_index"],
-                dst["size"],
-                dst["src_blocks"],
-                dst["dst_blocks"],
-                blocks,
-                dst["src_tensors"],
-                dst["dst_tensors"],
+                *_pull_target(dst, blocks),
                 deadline.remaining_ms(),
             )
             endpoint.read(session, plan, deadline.remaining_ms())
@@ -437,6 +416,17 @@ class RemoteLink:
 
     def ping(self, timeout_ms: int) -> None:
         self.request({"op": "ping"}, _Deadline(timeout_ms))
+
+
+_PullTarget = tuple[int, int, int, Sequence[int], Sequence[int], bool, Sequence[int], Sequence[int]]
+
+
+def _pull_target(dst: dict[str, Any], blocks: bool) -> _PullTarget:
+    """The local half of a pull, in the order the core's pull calls take it."""
+    return (
+        dst["dst_id"], dst["batch_index"], dst["size"], dst["src_blocks"], dst["dst_blocks"],
+        blocks, dst["src_tensors"], dst["dst_tensors"],
+    )  # fmt: skip
 
 
 def _local_ip_towards(ip: str) -> str:

@@ -153,6 +153,10 @@ class MailboxClient {
     using Clock = std::chrono::steady_clock;
     /// Posts the request written into the page and waits for its reply until `until`.
     void exchange(const char* what, Clock::time_point until, int64_t timeout_ms);
+    /// Sends the lease request written into the page, runs `plan(leased cache)` -> (copies,
+    /// tensors transferred) and commits them; a failure before the commit releases the lease.
+    template <class Plan>
+    bool leased_transfer(Engine& engine, const char* what, Clock::time_point until, int64_t timeout_ms, Plan&& plan);
     /// The leased cache of the reply just received; throws its error status.
     std::optional<PeerCache> leased(const char* what);
     void commit(const std::vector<uint32_t>& tensors, Clock::time_point until, int64_t timeout_ms);

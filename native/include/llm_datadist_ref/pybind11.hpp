@@ -68,5 +68,7 @@ std::vector<IndexPair> read_index_dict(py::handle info, const char* name);
 /// A list or tuple of ints.
 std::vector<int64_t> read_index_list(py::handle values, const char* name);
 std::vector<uint32_t> read_tensor_indices(py::handle values, const char* name);
+/// A transfer's src_tensor_indices / dst_tensor_indices (empty: every tensor, index to index).
+TensorMapping read_mapping(py::handle src, py::handle dst);
 
 }  // namespace llm_datadist_ref
