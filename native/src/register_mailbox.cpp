@@ -14,7 +14,13 @@ void register_mailbox(py::module_& m, EngineClass& engine) {
     py::class_<MailboxServer, std::shared_ptr<MailboxServer>>(
         m, "MailboxServer",
         "A listener's end of one peer's mailbox: a thread that leases and commits for it until close().")
-        .def(py::init<std::shared_ptr<Engine>>(), py::arg("engine"))
+        .def(py::init([](std::shared_ptr<Engine> serving) {
+                 if (!serving) {
+                     throw py::type_error("MailboxServer needs an Engine, not None");
+                 }
+                 return std::make_shared<MailboxServer>(std::move(serving));
+             }),
+             py::arg("engine"))
         .def_property_readonly("fd", &MailboxServer::fd, "The sealed memfd to hand the peer.")
         .def_property_readonly_static("bytes", [](py::handle) { return mailbox::SharedPage::bytes(); })
         .def_property_readonly("holds_lease", &MailboxServer::holds_lease)

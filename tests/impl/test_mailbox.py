@@ -219,3 +219,8 @@ def test_a_mailbox_that_could_shrink_or_has_the_wrong_size_is_refused() -> None:
             _core.MailboxClient(fd, 4096, "cluster 1", {})
     finally:
         os.close(fd)
+
+
+def test_a_mailbox_server_without_an_engine_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="needs an Engine"):
+        _core.MailboxServer(None)  # type: ignore[arg-type]
