@@ -9,9 +9,11 @@ side in the same run (issue 11). This process is the DECODER; a PROMPT runs in a
   against a C++ memcpy of the same bytes in this process (`_core.bench.MemcpyBench`); goal
   >= 0.8x from 64 KiB. The goal rows pull every slice of a 32 MiB cache once per repetition, in
   random order, into random slices of a 32 MiB destination, and the memcpy copies the same slices
-  in the same order between two 32 MiB regions (as benchmarks/costs.py's pull rows do): bytes a
-  DECODER pulls are not in its CPU caches. The "one slice again" rows pull the same slice over
-  and over, which a memcpy serves from L2;
+  in the same order between two 32 MiB regions (as benchmarks/costs.py's pull rows do). Bytes a
+  DECODER pulls are not in its CPU caches: before each repetition, both sides' pools (and the
+  memcpy's regions) are evicted from every CPU cache (`_core.bench.evict_*`, CLFLUSH), since
+  32 MiB would otherwise stay in a last-level cache of hundreds of MiB. The "one slice again" rows
+  pull the same slice over and over, which a memcpy serves from L2;
 * per-call overhead: a 64-byte pull_cache against a bare round trip of the control channel (the
   listener's ZeroMQ ``ping``); goal <= 3x; and, for reference, against a bare round trip of the
   mailbox that same-host leases and commits go through (a pull makes two);
@@ -161,16 +163,37 @@ def row(
     )
 
 
-def many_slices(cm: ld.CacheManager, ids: dict[str, int], repeat: int) -> None:
-    """The goal rows: every slice of a 32 MiB PROMPT cache once, in random order."""
+def cache_evictor(decoder: ld.LLMDataDist, link: RemoteLink) -> Callable[[], bool]:
+    """Evicts the PROMPT's pool (as mapped here) and the DECODER's pools from the CPU caches."""
+    engine = decoder.cache_manager._engine
+    assert engine is not None
+    regions = list(link._regions.values())
+
+    def evict() -> bool:
+        done = all(_core.bench.evict_peer_region(r) for r in regions)
+        return all(
+            [done, *(_core.bench.evict_pool(engine, p) for p in (0, 1) if engine.has_pool(p))]
+        )
+
+    return evict
+
+
+def many_slices(
+    cm: ld.CacheManager, ids: dict[str, int], repeat: int, evict: Callable[[], bool]
+) -> None:
+    """The goal rows: every slice of a 32 MiB PROMPT cache once, in random order, cold."""
     rng = random.Random(5)
     memcpy = _core.bench.MemcpyBench(WORKING, WORKING)
+    if not (memcpy.evict() and evict()):
+        print("(this CPU cannot evict lines: the goal rows below may read from its caches)")
     for size in SIZES:
         goal = ">= 0.80x" if size >= 64 * KiB else "-"
-        base, cand, ratio = cold_pull_cache(cm, memcpy, ids[f"many{size}"], size, rng, repeat)
+        base, cand, ratio = cold_pull_cache(
+            cm, memcpy, ids[f"many{size}"], size, rng, repeat, evict
+        )
         row(f"pull_cache {size // KiB} KiB vs memcpy", base, cand, ratio, goal,
             ratio >= 0.8 if size >= 64 * KiB else None)  # fmt: skip
-        base, cand, ratio = cold_pull_blocks(cm, memcpy, size, rng, repeat)
+        base, cand, ratio = cold_pull_blocks(cm, memcpy, size, rng, repeat, evict)
         row(f"pull_blocks {size // KiB} KiB ({BLOCKS} blocks) vs memcpy", base, cand, ratio, goal,
             ratio >= 0.8 if size >= 64 * KiB else None)  # fmt: skip
 
@@ -182,6 +205,7 @@ def cold_pull_cache(
     size: int,
     rng: random.Random,
     repeat: int,
+    evict: Callable[[], bool],
 ) -> tuple[float, float, float]:
     count = WORKING // size
     dst = cm.allocate_cache(ld.CacheDesc(1, [count, size], ld.DataType.DT_UINT8))
@@ -194,8 +218,8 @@ def cold_pull_cache(
 
     try:
         return median_ratio(
-            lambda: memcpy.copy_blocks(size, order, into, 1) / count,
-            per_slice(pulls, count),
+            cold(memcpy.evict, lambda: memcpy.copy_blocks(size, order, into, 1) / count),
+            cold(evict, per_slice(pulls, count)),
             repeat,
         )
     finally:
@@ -208,6 +232,7 @@ def cold_pull_blocks(
     size: int,
     rng: random.Random,
     repeat: int,
+    evict: Callable[[], bool],
 ) -> tuple[float, float, float]:
     count, block = WORKING // size, size // BLOCKS
     dst = cm.allocate_blocks_cache(ld.CacheDesc(1, [count * BLOCKS, block], ld.DataType.DT_UINT8))
@@ -223,12 +248,22 @@ def cold_pull_blocks(
 
     try:
         return median_ratio(
-            lambda: memcpy.copy_blocks(block, flat_src, flat_into, 1) / count,
-            per_slice(pulls, count),
+            cold(memcpy.evict, lambda: memcpy.copy_blocks(block, flat_src, flat_into, 1) / count),
+            cold(evict, per_slice(pulls, count)),
             repeat,
         )
     finally:
         cm.deallocate_blocks_cache(dst)
+
+
+def cold(evict: Callable[[], bool], timed_run: Callable[[], float]) -> Callable[[], float]:
+    """`timed_run` with the memory it touches evicted from the CPU caches first (not timed)."""
+
+    def run() -> float:
+        evict()
+        return timed_run()
+
+    return run
 
 
 def per_slice(run: Callable[[], object], count: int) -> Callable[[], float]:
@@ -245,7 +280,7 @@ def same_host(repeat: int) -> None:
     try:
         decoder, link = linked_decoder(port, "shm")
         cm = decoder.cache_manager
-        many_slices(cm, ids, repeat)
+        many_slices(cm, ids, repeat, cache_evictor(decoder, link))
         for size in SIZES:
             inner = max(1, (16 * MiB) // size)
             dst = cm.allocate_cache(ld.CacheDesc(1, [1, size], ld.DataType.DT_UINT8))

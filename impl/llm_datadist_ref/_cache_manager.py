@@ -473,8 +473,7 @@ class CacheManager:
                 kind, a, b, c = cache_key._remote
                 engine.pull_cache(remote, kind, a, b, c, cache._cache_id, batch_index, -1, (), ())
                 return
-            key = cache_key._remote
-            if remote.pull_through_mailbox(engine, "pull_cache", key, cache._cache_id, batch_index):
+            if remote.pull_through_mailbox(engine, cache_key._remote, cache._cache_id, batch_index):
                 return
         self._pull_cache_checked(cache_key, cache, batch_index, size, kwargs)
 
@@ -555,7 +554,7 @@ class CacheManager:
                 engine.pull_blocks(remote, KEY_BY_BLOCKS, model_id, 0, 0, dst_id, src, dst, (), ())
                 return
             key = (KEY_BY_BLOCKS, model_id, 0, 0)
-            if remote.pull_through_mailbox(engine, "pull_blocks", key, dst_id, 0, (src, dst)):
+            if remote.pull_through_mailbox(engine, key, dst_id, 0, (src, dst)):
                 return
         self._pull_blocks_checked(src_cache_key, dst_cache, src_blocks, dst_blocks, kwargs)
 

@@ -1,5 +1,6 @@
-// Benchmark-only baselines: a trivial call, and memcpy of blocks between regions the helper owns
-// (so no caller address ever reaches it).
+// Benchmark-only baselines: a trivial call, memcpy of blocks between regions the helper owns, and
+// eviction of memory from the CPU caches (of those regions, a pool, a mapped peer pool): no caller
+// address ever reaches it.
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -7,10 +8,34 @@
 
 #include "llm_datadist_ref/memory_backend.hpp"
 #include "llm_datadist_ref/pybind11.hpp"
+#include "llm_datadist_ref/remote.hpp"
 #include "llm_datadist_ref/worker_pool.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace llm_datadist_ref {
 namespace {
+
+/// Writes back and drops every cache line of [base, base + bytes) from every CPU cache, so that a
+/// timed copy reads and writes memory as a KV transfer meets it (written long ago, in a pool far
+/// larger than the caches). A host whose last-level cache is larger than a benchmark's working set
+/// would otherwise serve the copy from that cache. False where the CPU has no such instruction.
+bool evict_lines(const std::byte* base, std::size_t bytes) noexcept {
+#if defined(__SSE2__)
+    constexpr std::size_t kLine = 64;  // the smallest line of any x86 CPU with CLFLUSH
+    for (std::size_t offset = 0; offset < bytes; offset += kLine) {
+        _mm_clflush(base + offset);
+    }
+    _mm_mfence();
+    return true;
+#else
+    (void)base;
+    (void)bytes;
+    return false;
+#endif
+}
 
 /// Two prefaulted regions (THP-advised, as the pools are) to copy blocks between.
 class MemcpyBench {
@@ -67,6 +92,9 @@ class MemcpyBench {
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
 
+    /// Both regions out of the CPU caches (see evict_lines).
+    bool evict() const noexcept { return evict_lines(src_.base, src_.bytes) && evict_lines(dst_.base, dst_.bytes); }
+
     std::size_t src_bytes() const noexcept { return src_.bytes; }
     std::size_t dst_bytes() const noexcept { return dst_.bytes; }
 
@@ -96,6 +124,29 @@ void register_bench(py::module_& m) {
         "where the real one returns a new Cache.");
     bench.def(
         "noop_like_deallocate", [](int64_t, bool) {}, "A trivial call with Engine.deallocate's arguments.");
+    // The GIL stays held while lines are evicted: nothing can finalize the engine or drop the
+    // region meanwhile.
+    bench.def(
+        "evict_pool",
+        [](const Engine& engine, int placement) {
+            const auto pool = engine.shared_pool(placement == 0 ? Placement::kHost : Placement::kDevice);
+            if (!pool) {
+                throw py::value_error("the engine has no pool of this placement (or is finalized)");
+            }
+            return evict_lines(reinterpret_cast<const std::byte*>(pool->base), pool->bytes);
+        },
+        py::arg("engine"), py::arg("placement"),
+        "Evicts an engine's pool (placement 0 HOST, 1 DEVICE) from the CPU caches; False where the CPU "
+        "cannot.");
+    bench.def(
+        "evict_peer_region",
+        [](const PeerRegion& region) {
+            if (!region.mapped()) {
+                throw py::value_error("the region is another host's pool, not mapped here");
+            }
+            return evict_lines(region.base(), region.bytes());
+        },
+        py::arg("region"), "Evicts a peer's pool mapped here from the CPU caches; False where the CPU cannot.");
     py::class_<MemcpyBench>(bench, "MemcpyBench")
         .def(py::init<std::size_t, std::size_t>(), py::arg("src_bytes"), py::arg("dst_bytes"))
         .def(
@@ -107,6 +158,7 @@ void register_bench(py::module_& m) {
                 return self.copy_blocks(block_bytes, src, dst, threads);
             },
             py::arg("block_bytes"), py::arg("src_blocks"), py::arg("dst_blocks"), py::arg("threads") = 1)
+        .def("evict", &MemcpyBench::evict, "Evicts both regions from the CPU caches; False where the CPU cannot.")
         .def_property_readonly("src_bytes", &MemcpyBench::src_bytes)
         .def_property_readonly("dst_bytes", &MemcpyBench::dst_bytes);
 }

@@ -55,6 +55,38 @@ void register_mailbox(py::module_& m, EngineClass& engine) {
         "pull_cache / pull_blocks through the listener's mailbox; False (nothing done) when the remote "
         "cache must go through the control channel.");
     engine.def(
+        "quick_pull_via_mailbox",
+        [](Engine& self, MailboxClient& client, py::handle key, int64_t dst_id, py::handle batch_index,
+           py::handle blocks) {
+            const bool is_blocks = !blocks.is_none();
+            // An injected delay is applied by the full path (RemoteLink.pull), with its timeout.
+            if (OperationDelays::get(is_blocks ? Operation::kPullBlocks : Operation::kPullCache) > 0) {
+                return false;
+            }
+            if (!PyTuple_Check(key.ptr()) || PyTuple_GET_SIZE(key.ptr()) != 4) {
+                throw py::type_error("key must be a (kind, a, b, c) tuple");
+            }
+            const auto item = [&](Py_ssize_t i) { return py::handle(PyTuple_GET_ITEM(key.ptr(), i)); };
+            const RemoteKey remote_key = read_key(read_int64(item(0), "key kind"), item(1), item(2), item(3));
+            PullTarget target;
+            target.dst_id = dst_id;
+            target.batch_index = read_u32(batch_index, "batch_index");
+            if (is_blocks) {
+                if (!PyTuple_Check(blocks.ptr()) || PyTuple_GET_SIZE(blocks.ptr()) != 2) {
+                    throw py::type_error("blocks must be a (src_blocks, dst_blocks) tuple or None");
+                }
+                target.src_blocks = read_index_list(PyTuple_GET_ITEM(blocks.ptr(), 0), "src_blocks");
+                target.dst_blocks = read_index_list(PyTuple_GET_ITEM(blocks.ptr(), 1), "dst_blocks");
+            }
+            const int64_t timeout_ms = self.timeout_ms();
+            py::gil_scoped_release release;
+            return client.pull(self, remote_key, is_blocks, target, timeout_ms);
+        },
+        py::arg("client"), py::arg("key"), py::arg("dst_id"), py::arg("batch_index"), py::arg("blocks"),
+        "The common pull_cache (blocks None) or pull_blocks (blocks (src_blocks, dst_blocks)) of a whole "
+        "slice or whole blocks through the mailbox, within sync_kv_timeout; False (nothing done) when an "
+        "injected delay applies or the remote cache must go through the control channel.");
+    engine.def(
         "push_via_mailbox",
         [](Engine& self, MailboxClient& client, int64_t cache_id, py::handle batch_index, int64_t src_id,
            py::handle src_batch_index, py::handle src_tensor_indices, py::handle dst_tensor_indices,

@@ -212,12 +212,15 @@ def test_large_copy_on_several_workers(engines: Engines) -> None:
 
 @pytest.mark.clause("copy_cache.copies")
 @pytest.mark.parametrize("offset", [0, 1, 15, 16, 17, 63])
-@pytest.mark.parametrize("size", [32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 40_003])
+@pytest.mark.parametrize(
+    "size", [4 * 1024 - 1, 4 * 1024, 4 * 1024 + 1, 8195, 32 * 1024 + 1, 40_003]
+)
 def test_large_copies_at_any_alignment_write_exactly_their_bytes(
     cm: ld.CacheManager, offset: int, size: int
 ) -> None:
-    """Spans of 32 KiB and more take the streaming-store copy (head to 16-byte alignment, 64-byte
-    lines, tail): every byte of the range is copied and none beside it is touched."""
+    """Spans of 4 KiB and more (copy_engine.hpp's kStreamingCopyThreshold) take the streaming-store
+    copy (head to 16-byte alignment, 64-byte lines, tail): every byte of the range is copied and
+    none beside it is touched."""
     layout = desc(batch=2, width=48 * 1024, num_tensors=1, dtype=ld.DataType.DT_UINT8)
     src, dst = cm.allocate_cache(layout), cm.allocate_cache(layout)
     source, before = fill(src, 5)[0], fill(dst, 6)[0]

@@ -5,6 +5,8 @@ trust, as the vendor API does; these tests never pass such addresses.)"""
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import platform
 from collections.abc import Iterator
 from typing import Any
 
@@ -118,3 +120,29 @@ def test_memcpy_bench_checks_its_indices() -> None:
     with pytest.raises(ValueError, match="out of range"):
         bench.copy_blocks(4096, [0], [-1])
     assert bench.copy_blocks(4096, [0, 1], [2, 3], 2) >= 0
+
+
+def test_cache_eviction_reaches_only_memory_the_helper_can_name() -> None:
+    """_core.bench.evict_*: the benchmarks' cold-cache step takes a pool, a mapped peer region or
+    its own regions, never an address; what it cannot evict is a ValueError, and eviction keeps
+    every byte (CLFLUSH writes dirty lines back)."""
+    bench = _core.bench.MemcpyBench(1 << 16, 1 << 16)
+    x86 = platform.machine() in ("x86_64", "AMD64", "i686")
+    assert bench.evict() is x86, "evicts wherever the CPU has CLFLUSH"
+    engine = _core.Engine(1000, (1 << 20, 12), None, shareable=True)
+    cache_id, (address,) = engine.allocate(1, 1, 4096, 1, False, (), None)
+    ctypes.memset(address, 0x6B, 4096)
+    shared = engine.shared_pool(1)
+    assert shared is not None
+    region = _core.PeerRegion(*shared)
+    assert _core.bench.evict_pool(engine, 1) is x86
+    assert _core.bench.evict_peer_region(region) is x86
+    assert ctypes.string_at(address, 4096) == b"\x6b" * 4096, "eviction changed the bytes"
+    with pytest.raises(ValueError, match="no pool"):
+        _core.bench.evict_pool(engine, 0)  # no HOST pool
+    with pytest.raises(ValueError, match="not mapped"):
+        _core.bench.evict_peer_region(_core.PeerRegion.remote(1 << 40, 1 << 20))
+    engine.deallocate(cache_id, False)
+    engine.finalize()
+    with pytest.raises(ValueError, match="finalized"):
+        _core.bench.evict_pool(engine, 1)

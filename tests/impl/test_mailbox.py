@@ -153,6 +153,53 @@ def test_pull_blocks_keeps_its_key_and_push_writes_the_remote_slice(
     del blocks_id
 
 
+def test_the_front_ends_quick_binding_pulls_and_defers_an_injected_delay(
+    serving: _core.Engine, peer: _core.Engine, server: _core.MailboxServer
+) -> None:
+    """Engine.quick_pull_via_mailbox (what pull_cache / pull_blocks call on the common path):
+    the same transfer as pull_via_mailbox, and False, with nothing done, while a testing delay
+    is injected, so that the full path applies it."""
+    keyed_cache(serving, [7, 8])
+    dst_id, dst = peer.allocate(DEVICE, 2, 2 * SLICE, 2, False, [], None)
+    client = client_of(server, serving)
+    try:
+        _core.set_operation_delay("pull_cache", 50)
+        assert peer.quick_pull_via_mailbox(client, (CACHE_KEY, 8, MAX, 0), dst_id, 1, None) is False
+        assert serving.key_count() == 2, "a deferred pull released no key"
+        assert not server.holds_lease, "a deferred pull took no lease"
+    finally:
+        _core.set_operation_delay("pull_cache", 0)
+    assert peer.quick_pull_via_mailbox(client, (CACHE_KEY, 8, MAX, 0), dst_id, 1, None) is True
+    assert landed(dst) == [], "quick pull_cache(CacheKey 8): key 8's batch 1 into batch 1"
+    assert serving.key_count() == 1, "its commit released key 8"
+    assert not server.holds_lease, "and ended its lease"
+    blocks_id, blocks = serving.allocate(DEVICE, 1, 4 * SLICE, 4, True, [], 9)
+    ctypes.memset(blocks[0] + 3 * SLICE, 0x5A, SLICE)
+    blocks_dst, blocks_at = peer.allocate(DEVICE, 1, 4 * SLICE, 4, True, [], None)
+    assert peer.quick_pull_via_mailbox(client, (BLOCKS_KEY, 9, 0, 0), blocks_dst, 0, ([3], [0]))
+    assert ctypes.string_at(blocks_at[0], SLICE) == b"\x5a" * SLICE, "quick pull_blocks: 3 into 0"
+    del blocks_id
+
+
+@pytest.mark.parametrize(
+    ("key", "blocks"),
+    [((CACHE_KEY, 8, MAX), None), ([CACHE_KEY, 8, MAX, 0], None), ((CACHE_KEY, 8, MAX, 0), ([1],))],
+)
+def test_the_quick_binding_refuses_malformed_arguments(
+    serving: _core.Engine,
+    peer: _core.Engine,
+    server: _core.MailboxServer,
+    key: object,
+    blocks: object,
+) -> None:
+    keyed_cache(serving, [8])
+    dst_id, _ = peer.allocate(DEVICE, 2, 2 * SLICE, 2, False, [], None)
+    with pytest.raises(TypeError):
+        peer.quick_pull_via_mailbox(client_of(server, serving), key, dst_id, 1, blocks)  # type: ignore[arg-type]
+    assert serving.key_count() == 1, "a refused call releases nothing"
+    assert not server.holds_lease, "a refused call takes no lease"
+
+
 def test_a_silent_listener_is_a_timeout_that_changes_nothing(
     serving: _core.Engine, peer: _core.Engine, server: _core.MailboxServer
 ) -> None:

@@ -74,6 +74,7 @@ class RemoteLink:
         # Across hosts: where the listener's pools lie in its address space (diagnostics).
         self.remote_pool_bases: dict[int, int] = {}
         self._cross_host = cross_host
+        self._closed = False  # as the dealer's own flag, without a call into pyzmq (hot path)
         try:
             self._dealer.connect(f"tcp://{ip}:{port}")
             self._open(local_cluster_id, transport, _Deadline(timeout_ms), ip)
@@ -161,6 +162,8 @@ class RemoteLink:
         with self._lock:
             if self._dealer.closed:
                 return
+            self._closed = True
+            self._mailbox = None  # first: a pull that reads it from now on takes the socket path
             if notify:
                 with contextlib.suppress(zmq.ZMQError):
                     self._dealer.send(wire.encode({"op": "bye", "id": 0}), zmq.NOBLOCK)
@@ -168,11 +171,10 @@ class RemoteLink:
             if self._conn is not None:
                 self._conn.close()
             self._regions.clear()
-            self._mailbox = None
 
     @property
     def closed(self) -> bool:
-        return bool(self._dealer.closed)
+        return self._closed
 
     def request(self, message: dict[str, Any], deadline: _Deadline) -> dict[str, Any]:
         """Sends one request and waits for its reply until the deadline; LLMException on an error
@@ -209,24 +211,19 @@ class RemoteLink:
     def pull_through_mailbox(
         self,
         engine: _core.Engine,
-        operation: str,
         key: tuple[int, int, int, int],
         dst_id: int,
         batch_index: int,
-        blocks: tuple[Sequence[int], Sequence[int]] = ((), ()),
+        blocks: tuple[Sequence[int], Sequence[int]] | None = None,
     ) -> bool:
-        """The common pull (a whole slice or whole blocks, no layer ranges, arguments already
-        checked) in one core call; False when the caller must take `pull` instead: no mailbox
-        (another host, a closed link), a testing delay to apply, or a cache too large for it."""
+        """The common pull_cache (`blocks` None) or pull_blocks (a whole slice or whole blocks, no
+        layer ranges, arguments already checked) in one core call; False when the caller must take
+        `pull` instead: no mailbox (another host, a closed link), a testing delay to apply, or a
+        cache too large for it."""
         mailbox = self._mailbox
-        if mailbox is None or self._dealer.closed or _core.operation_delay(operation) > 0:
-            return False
-        kind, a, b, c = key
-        src_blocks, dst_blocks = blocks
-        return engine.pull_via_mailbox(
-            mailbox, kind, a, b, c, dst_id, batch_index, -1, src_blocks, dst_blocks,
-            operation == "pull_blocks", (), (), engine.timeout_ms,
-        )  # fmt: skip
+        return mailbox is not None and engine.quick_pull_via_mailbox(
+            mailbox, key, dst_id, batch_index, blocks
+        )
 
     def _open_mailbox(self) -> _core.MailboxClient | None:
         """The mailbox of a link to a listener of this host; LLM_NOT_YET_LINK once closed."""
