@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import socket
 import statistics
@@ -128,10 +129,14 @@ def timed(call: Callable[[], object], inner: int) -> Callable[[], float]:
     return run
 
 
-def start_prompt(transport: str) -> tuple[subprocess.Popen[str], int, dict[str, int]]:
+def start_prompt(
+    transport: str, cpu: int | None = None
+) -> tuple[subprocess.Popen[str], int, dict[str, int]]:
+    """The PROMPT child; `cpu`: every thread of it on that CPU (set before it starts any)."""
     port = free_port()
+    pin = [] if cpu is None else ["--cpu", str(cpu)]
     child = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port), "--transport", transport],
+        [sys.executable, __file__, "--serve", str(port), "--transport", transport, *pin],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -332,6 +337,34 @@ def same_host(repeat: int) -> None:
         decoder.finalize()
     finally:
         child.communicate(timeout=30)
+    one_cpu(repeat)
+
+
+def one_cpu(repeat: int) -> None:
+    """The small pull with the PROMPT and this thread on one CPU (a 1-CPU container, a pinned
+    pair): neither side may spin on the CPU that its peer needs."""
+    cpu = min(os.sched_getaffinity(0))
+    allowed = os.sched_getaffinity(0)
+    child, port, ids = start_prompt("shm", cpu)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        decoder, link = linked_decoder(port, "shm")
+        small = decoder.cache_manager.allocate_cache(
+            ld.CacheDesc(1, [1, SMALL], ld.DataType.DT_UINT8)
+        )
+        key = ld.CacheKeyByIdAndIndex(PROMPT_ID, ids[f"cache{SMALL}"], 0)
+        mailbox = link._mailbox
+        assert mailbox is not None, "a same-host link has a mailbox"
+        base, cand, ratio = median_ratio(
+            timed(lambda: mailbox.ping(5000), 2000),
+            timed(lambda: decoder.cache_manager.pull_cache(key, small, 0), 2000),
+            repeat,
+        )
+        row("  same, both processes on one CPU", base, cand, 1 / ratio, "-", None)
+        decoder.finalize()
+    finally:
+        os.sched_setaffinity(0, allowed)
+        child.communicate(timeout=30)
 
 
 def cross_host(repeat: int) -> None:
@@ -409,7 +442,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--transport", default="shm", help=argparse.SUPPRESS)
+    parser.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
     if args.serve:
         serve(args.serve, args.transport)
         return 0

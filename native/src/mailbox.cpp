@@ -169,7 +169,8 @@ bool MailboxServer::wait_for_request(uint32_t handled) {
     const auto ready = [&] {
         return stop_.load(std::memory_order_relaxed) || shared.request_seq.load(std::memory_order_acquire) != handled;
     };
-    if (busy_wait(ready, Clock::now() + kSpin)) {
+    shared.server_cpu.store(cpu_tag(), std::memory_order_relaxed);
+    if (busy_wait(ready, Clock::now() + kSpin, [&] { return apart_from(shared.client_cpu); })) {
         return !stop_.load(std::memory_order_relaxed);
     }
     while (!stop_.load(std::memory_order_relaxed)) {

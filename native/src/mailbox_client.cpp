@@ -52,8 +52,9 @@ void MailboxClient::exchange(const char* what, Clock::time_point until, int64_t 
     if (shared.server_sleeping.load(std::memory_order_seq_cst) != 0) {
         futex_wake(shared.request_seq);
     }
+    shared.client_cpu.store(cpu_tag(), std::memory_order_relaxed);
     busy_wait([&] { return shared.reply_seq.load(std::memory_order_acquire) == seq; },
-              std::min(until, Clock::now() + kSpin));
+              std::min(until, Clock::now() + kSpin), [&] { return apart_from(shared.server_cpu); });
     while (true) {
         const uint32_t seen = shared.reply_seq.load(std::memory_order_acquire);
         if (seen == seq) {

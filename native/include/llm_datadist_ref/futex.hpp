@@ -43,14 +43,32 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-/// Waits for `ready()` without sleeping until `until`: pauses in slices of about 2 us (the answer
-/// is often a cache-line hand-off away), yielding the CPU between slices so that a peer thread
+/// This thread's CPU plus one (0: unknown), as a spinning side publishes it for its peer.
+inline uint32_t cpu_tag() noexcept {
+    const int cpu = ::sched_getcpu();
+    return cpu < 0 ? 0U : static_cast<uint32_t>(cpu) + 1U;
+}
+
+/// Whether spinning can help: not while the peer last ran on this thread's CPU, where the peer
+/// cannot answer until this thread gives the CPU up (sleeping lets the scheduler run the peer at
+/// once, and its wake-up may move one of the two to an idle CPU).
+inline bool apart_from(const std::atomic<uint32_t>& peer_cpu) noexcept {
+    const uint32_t peer = peer_cpu.load(std::memory_order_relaxed);
+    return peer == 0 || peer != cpu_tag();
+}
+
+/// Waits for `ready()` without sleeping until `until`, or until `worth_it()` turns false (checked
+/// before the first slice and between slices): pauses in slices of about 2 us (the answer is
+/// often a cache-line hand-off away), yielding the CPU between slices so that a peer thread
 /// sharing this core (a loaded machine) gets to run. Returns ready().
-template <class Ready>
-bool busy_wait(Ready&& ready, std::chrono::steady_clock::time_point until) {
+template <class Ready, class WorthIt>
+bool busy_wait(Ready&& ready, std::chrono::steady_clock::time_point until, WorthIt&& worth_it) {
     using Clock = std::chrono::steady_clock;
     constexpr auto kSlice = std::chrono::microseconds(2);
     while (true) {
+        if (!worth_it()) {
+            return ready();
+        }
         const auto slice_end = Clock::now() + kSlice;
         for (unsigned i = 1;; ++i) {
             if (ready()) {

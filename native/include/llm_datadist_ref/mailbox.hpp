@@ -61,12 +61,15 @@ struct Reply {
 };
 
 /// The shared page pair. Sequence numbers are futex words: the client bumps request_seq after
-/// writing a request; the server sets reply_seq to it after writing the reply.
+/// writing a request; the server sets reply_seq to it after writing the reply. Each side
+/// publishes the CPU it waits on (cpu_tag), so that neither spins on the CPU its peer needs.
 struct Layout {
     alignas(64) std::atomic<uint32_t> request_seq;
     std::atomic<uint32_t> server_sleeping;
+    std::atomic<uint32_t> server_cpu;
     alignas(64) std::atomic<uint32_t> reply_seq;
     std::atomic<uint32_t> client_sleeping;
+    std::atomic<uint32_t> client_cpu;
     alignas(64) Request request;
     alignas(64) Reply reply;
 };
