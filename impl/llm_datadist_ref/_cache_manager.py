@@ -546,15 +546,16 @@ class CacheManager:
             and src_blocks
             and dst_blocks
         ):
-            src = _index_list("src_blocks", src_blocks)
-            dst = _index_list("dst_blocks", dst_blocks)
-            remote = self._llm_datadist._linked_peer(src_cache_key._cluster_id)
+            remote = self._llm_datadist._peer_if_linked(src_cache_key._cluster_id)
             model_id, dst_id = src_cache_key._model_id, dst_cache._cache_id
-            if not isinstance(remote, RemoteLink):  # an engine of this process: one core call
+            if isinstance(remote, RemoteLink):  # the core takes the lists if they hold exact ints
+                key = (KEY_BY_BLOCKS, model_id, 0, 0)
+                if remote.pull_through_mailbox(engine, key, dst_id, 0, (src_blocks, dst_blocks)):
+                    return
+            elif remote is not None:  # an engine of this process: one core call
+                src = _index_list("src_blocks", src_blocks)
+                dst = _index_list("dst_blocks", dst_blocks)
                 engine.pull_blocks(remote, KEY_BY_BLOCKS, model_id, 0, 0, dst_id, src, dst, (), ())
-                return
-            key = (KEY_BY_BLOCKS, model_id, 0, 0)
-            if remote.pull_through_mailbox(engine, key, dst_id, 0, (src, dst)):
                 return
         self._pull_blocks_checked(src_cache_key, dst_cache, src_blocks, dst_blocks, kwargs)
 

@@ -260,6 +260,10 @@ class LLMDataDist:
         process); LLMException(NOT_YET_LINK) without a live link."""
         return self._links.peer(cluster_id)
 
+    def _peer_if_linked(self, cluster_id: int) -> _core.Engine | RemoteLink | None:
+        """As _linked_peer, None without a live link (the caller's checked path says why)."""
+        return self._links.find(cluster_id)
+
     @property
     def _product(self) -> ProductLine | None:
         return self._settings.product if self._settings is not None else None

@@ -89,16 +89,23 @@ class LinkTable:
     def peer(self, cluster_id: int) -> _core.Engine | RemoteLink:
         """The linked cluster's engine (this process) or the link to it; LLMException(NOT_YET_LINK)
         without a live link."""
+        peer = self.find(cluster_id)
+        if peer is None:
+            raise_status(
+                LLMStatusCode.LLM_NOT_YET_LINK,
+                f"current cluster is not linked with remote cluster:{cluster_id}",
+            )
+        return peer
+
+    def find(self, cluster_id: int) -> _core.Engine | RemoteLink | None:
+        """As peer(), None without a live link."""
         remote = self._remote.get(cluster_id)
         if remote is not None and not remote.closed:
             return remote
         local = self._local.get(cluster_id)
         peer = local() if local is not None else None
         if peer is None or not peer._initialized or peer._engine is None:
-            raise_status(
-                LLMStatusCode.LLM_NOT_YET_LINK,
-                f"current cluster is not linked with remote cluster:{cluster_id}",
-            )
+            return None
         return peer._engine
 
     def is_linked(self, cluster_id: int) -> bool:

@@ -166,6 +166,29 @@ std::vector<int64_t> read_index_list(py::handle values, const char* name) {
     return out;
 }
 
+bool read_exact_index_list(py::handle values, std::vector<int64_t>& out) {
+    PyObject* const sequence = values.ptr();
+    if (!PyList_CheckExact(sequence) && !PyTuple_CheckExact(sequence)) {
+        return false;
+    }
+    const Py_ssize_t size = PySequence_Fast_GET_SIZE(sequence);
+    PyObject** const items = PySequence_Fast_ITEMS(sequence);
+    out.clear();
+    out.reserve(static_cast<std::size_t>(size));
+    for (Py_ssize_t i = 0; i < size; ++i) {
+        if (!PyLong_CheckExact(items[i])) {
+            return false;
+        }
+        int overflow = 0;
+        const long long value = PyLong_AsLongLongAndOverflow(items[i], &overflow);
+        if (overflow != 0) {
+            return false;
+        }
+        out.push_back(static_cast<int64_t>(value));
+    }
+    return true;
+}
+
 std::vector<uint32_t> read_tensor_indices(py::handle values, const char* name) {
     std::vector<uint32_t> out;
     for (const int64_t value : read_index_list(values, name)) {

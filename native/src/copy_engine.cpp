@@ -20,8 +20,8 @@ namespace {
 constexpr std::size_t kPrefetchAhead = 2048;
 
 /// memcpy of non-overlapping ranges, with streaming stores for the 64-byte lines of the
-/// destination (16-byte aligned); the fence makes them visible before anything the caller
-/// does next (a lock release, a reply to a peer).
+/// destination (16-byte aligned). Unfenced: HostCopyEngine::run fences once after its last span
+/// (a fence per span waits for every streaming store in flight, 2 us over 8 blocks of 8 KiB).
 void streaming_copy(std::byte* dst, const std::byte* src, std::size_t bytes) noexcept {
 #if defined(__SSE2__)
     const std::size_t head = std::min(bytes, (16 - (reinterpret_cast<std::uintptr_t>(dst) & 15U)) & 15U);
@@ -46,12 +46,20 @@ void streaming_copy(std::byte* dst, const std::byte* src, std::size_t bytes) noe
         _mm_stream_si128(to + 2, c);
         _mm_stream_si128(to + 3, d);
     }
-    _mm_sfence();
 #endif
     std::memcpy(dst, src, bytes);
 }
 
-void copy_span(const CopySpan& span) noexcept {
+/// Makes the streaming stores so far visible before anything the caller does next (a lock
+/// release, a reply to a peer).
+void fence_streaming_stores() noexcept {
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+}
+
+/// Copies one span; true when it used streaming stores (which then need a fence).
+bool copy_span(const CopySpan& span) noexcept {
     const auto* src_end = span.src + span.bytes;
     const auto* dst_end = span.dst + span.bytes;
     const bool overlap = span.dst < src_end && span.src < dst_end;
@@ -61,9 +69,11 @@ void copy_span(const CopySpan& span) noexcept {
         }
     } else if (span.bytes >= kStreamingCopyThreshold) {
         streaming_copy(span.dst, span.src, span.bytes);
+        return true;
     } else {
         std::memcpy(span.dst, span.src, span.bytes);
     }
+    return false;
 }
 
 /// Asks for the first kPrefetchHead bytes of a span's source (never past its end).
@@ -79,14 +89,42 @@ void prefetch_head(const CopySpan& span) noexcept {
 #endif
 }
 
+/// Asks for the first line of every 4 KiB page of the first short spans' sources at once, so
+/// that the page walks of scattered blocks overlap instead of starting one block at a time.
+void prefetch_pages(const CopySpan* spans, std::size_t count) noexcept {
+#if defined(__SSE2__)
+    constexpr std::size_t kPage = 4096;
+    constexpr std::size_t kMaxPrefetches = 64;
+    std::size_t issued = 0;
+    for (std::size_t i = 0; i < count && issued < kMaxPrefetches; ++i) {
+        if (spans[i].bytes >= kPrefetchNextBelow) {
+            return;
+        }
+        for (std::size_t offset = 0; offset < spans[i].bytes && issued < kMaxPrefetches; offset += kPage, ++issued) {
+            _mm_prefetch(reinterpret_cast<const char*>(spans[i].src) + offset, _MM_HINT_T0);
+        }
+    }
+#else
+    (void)spans;
+    (void)count;
+#endif
+}
+
 }  // namespace
 
 void HostCopyEngine::run(const CopySpan* spans, std::size_t count) const {
+    if (count > 1) {
+        prefetch_pages(spans, count);
+    }
+    bool streamed = false;
     for (std::size_t i = 0; i < count; ++i) {
         if (i + 1 < count && spans[i].bytes < kPrefetchNextBelow) {
             prefetch_head(spans[i + 1]);
         }
-        copy_span(spans[i]);
+        streamed = copy_span(spans[i]) || streamed;
+    }
+    if (streamed) {
+        fence_streaming_stores();
     }
 }
 

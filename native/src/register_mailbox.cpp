@@ -75,8 +75,11 @@ void register_mailbox(py::module_& m, EngineClass& engine) {
                 if (!PyTuple_Check(blocks.ptr()) || PyTuple_GET_SIZE(blocks.ptr()) != 2) {
                     throw py::type_error("blocks must be a (src_blocks, dst_blocks) tuple or None");
                 }
-                target.src_blocks = read_index_list(PyTuple_GET_ITEM(blocks.ptr(), 0), "src_blocks");
-                target.dst_blocks = read_index_list(PyTuple_GET_ITEM(blocks.ptr(), 1), "dst_blocks");
+                // Lists of anything else get the front end's checks and errors.
+                if (!read_exact_index_list(PyTuple_GET_ITEM(blocks.ptr(), 0), target.src_blocks) ||
+                    !read_exact_index_list(PyTuple_GET_ITEM(blocks.ptr(), 1), target.dst_blocks)) {
+                    return false;
+                }
             }
             const int64_t timeout_ms = self.timeout_ms();
             py::gil_scoped_release release;
@@ -85,7 +88,8 @@ void register_mailbox(py::module_& m, EngineClass& engine) {
         py::arg("client"), py::arg("key"), py::arg("dst_id"), py::arg("batch_index"), py::arg("blocks"),
         "The common pull_cache (blocks None) or pull_blocks (blocks (src_blocks, dst_blocks)) of a whole "
         "slice or whole blocks through the mailbox, within sync_kv_timeout; False (nothing done) when an "
-        "injected delay applies or the remote cache must go through the control channel.");
+        "injected delay applies, a block list is not a list or tuple of exact ints, or the remote cache must go "
+        "through the control channel.");
     engine.def(
         "push_via_mailbox",
         [](Engine& self, MailboxClient& client, int64_t cache_id, py::handle batch_index, int64_t src_id,

@@ -200,6 +200,28 @@ def test_the_quick_binding_refuses_malformed_arguments(
     assert not server.holds_lease, "a refused call takes no lease"
 
 
+class _Blocks(list[int]):
+    """A list subclass: not what the quick path reads itself."""
+
+
+@pytest.mark.parametrize(
+    "src_blocks", [[True], _Blocks([1]), [2**63], (1.0,)], ids=["bool", "subclass", "big", "float"]
+)
+def test_block_lists_of_anything_but_exact_ints_are_left_to_the_front_end(
+    serving: _core.Engine, peer: _core.Engine, server: _core.MailboxServer, src_blocks: object
+) -> None:
+    """The quick binding takes block lists as they are only when they hold exact ints in int64
+    range; anything else is False with nothing done, so that the front end's checked path
+    gives its documented error (or accepts what it accepts)."""
+    serving.allocate(DEVICE, 1, 4 * SLICE, 4, True, [], 9)
+    dst_id, _ = peer.allocate(DEVICE, 1, 4 * SLICE, 4, True, [], None)
+    client = client_of(server, serving)
+    blocks = (src_blocks, [0])
+    assert peer.quick_pull_via_mailbox(client, (BLOCKS_KEY, 9, 0, 0), dst_id, 0, blocks) is False
+    assert not server.holds_lease, "nothing was leased"
+    assert peer.quick_pull_via_mailbox(client, (BLOCKS_KEY, 9, 0, 0), dst_id, 0, ([1], [0]))
+
+
 def test_a_silent_listener_is_a_timeout_that_changes_nothing(
     serving: _core.Engine, peer: _core.Engine, server: _core.MailboxServer
 ) -> None:

@@ -162,6 +162,15 @@ def test_pull_blocks_and_push_cache(peers: Peers) -> None:
             assert tensor_bytes(local, tensor, 2 * 1024, 1024) == full[:1024], (
                 "[pull_blocks] block 0 -> 2"
             )
+        # Lists the core's quick path leaves to the front end's checks: refused, or taken.
+        with pytest.raises(TypeError):
+            cm.pull_blocks(ld.BlocksCacheKey(PROMPT_ID, 0), local, [1.0], [1])
+        cm.pull_blocks(ld.BlocksCacheKey(PROMPT_ID, 0), local, [True], (3,))  # bool is an int
+        for tensor in range(TENSORS):
+            full = pattern(11 * 100 + tensor, 4 * 1024)
+            assert tensor_bytes(local, tensor, 3 * 1024, 1024) == full[1024 : 2 * 1024], (
+                "[pull_blocks] block True (1) -> 3, through the checked path"
+            )
         assert prompt.call("state")["caches"] == [blocks_id, target_id] or sorted(
             prompt.call("state")["caches"]
         ) == sorted([blocks_id, target_id])

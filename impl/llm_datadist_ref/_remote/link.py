@@ -217,9 +217,10 @@ class RemoteLink:
         blocks: tuple[Sequence[int], Sequence[int]] | None = None,
     ) -> bool:
         """The common pull_cache (`blocks` None) or pull_blocks (a whole slice or whole blocks, no
-        layer ranges, arguments already checked) in one core call; False when the caller must take
-        `pull` instead: no mailbox (another host, a closed link), a testing delay to apply, or a
-        cache too large for it."""
+        layer ranges, arguments already checked; block lists of anything but exact ints are left
+        to the caller's checks) in one core call; False when the caller must take `pull` instead:
+        no mailbox (another host, a closed link), a testing delay to apply, such a block list, or
+        a cache too large for the mailbox."""
         mailbox = self._mailbox
         return mailbox is not None and engine.quick_pull_via_mailbox(
             mailbox, key, dst_id, batch_index, blocks

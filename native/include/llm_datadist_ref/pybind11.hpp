@@ -67,6 +67,8 @@ std::vector<IndexPair> read_block_copy_info(py::handle info);
 std::vector<IndexPair> read_index_dict(py::handle info, const char* name);
 /// A list or tuple of ints.
 std::vector<int64_t> read_index_list(py::handle values, const char* name);
+/// A list or tuple of exact ints in int64 range into `out`; false (out unspecified) otherwise.
+bool read_exact_index_list(py::handle values, std::vector<int64_t>& out);
 std::vector<uint32_t> read_tensor_indices(py::handle values, const char* name);
 /// A transfer's src_tensor_indices / dst_tensor_indices (empty: every tensor, index to index).
 TensorMapping read_mapping(py::handle src, py::handle dst);
