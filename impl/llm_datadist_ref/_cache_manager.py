@@ -468,12 +468,14 @@ class CacheManager:
             and cache._cache_manager is self
             and not cache._is_blocks_cache
         ):
-            remote = self._llm_datadist._linked_peer(cache_key._cluster_id)
-            if not isinstance(remote, RemoteLink):  # an engine of this process: one core call
+            remote = self._llm_datadist._peer_if_linked(cache_key._cluster_id)
+            if isinstance(remote, RemoteLink):
+                key = cache_key._remote
+                if remote.pull_through_mailbox(engine, key, cache._cache_id, batch_index):
+                    return
+            elif remote is not None:  # an engine of this process: one core call
                 kind, a, b, c = cache_key._remote
                 engine.pull_cache(remote, kind, a, b, c, cache._cache_id, batch_index, -1, (), ())
-                return
-            if remote.pull_through_mailbox(engine, cache_key._remote, cache._cache_id, batch_index):
                 return
         self._pull_cache_checked(cache_key, cache, batch_index, size, kwargs)
 
@@ -549,7 +551,7 @@ class CacheManager:
             remote = self._llm_datadist._peer_if_linked(src_cache_key._cluster_id)
             model_id, dst_id = src_cache_key._model_id, dst_cache._cache_id
             if isinstance(remote, RemoteLink):  # the core takes the lists if they hold exact ints
-                key = (KEY_BY_BLOCKS, model_id, 0, 0)
+                key = src_cache_key._remote
                 if remote.pull_through_mailbox(engine, key, dst_id, 0, (src_blocks, dst_blocks)):
                     return
             elif remote is not None:  # an engine of this process: one core call

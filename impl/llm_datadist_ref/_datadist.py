@@ -64,6 +64,9 @@ class LLMDataDist:
         self._links = LinkTable(
             self, lambda cluster, addresses: _find_peer(self, cluster, addresses)
         )
+        #: The linked cluster's engine or link, None without a live link (the transfers' hot
+        #: path: one call, and their checked path says why there is none).
+        self._peer_if_linked = self._links.find
         self._listener: Listener | None = None
         self._lock = threading.RLock()
 
@@ -259,10 +262,6 @@ class LLMDataDist:
         """The engine of the linked cluster `cluster_id` (this process), or the link to it (another
         process); LLMException(NOT_YET_LINK) without a live link."""
         return self._links.peer(cluster_id)
-
-    def _peer_if_linked(self, cluster_id: int) -> _core.Engine | RemoteLink | None:
-        """As _linked_peer, None without a live link (the caller's checked path says why)."""
-        return self._links.find(cluster_id)
 
     @property
     def _product(self) -> ProductLine | None:

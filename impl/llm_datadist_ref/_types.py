@@ -385,7 +385,7 @@ class CacheKey:
 class BlocksCacheKey:
     """Indexes a blocks cache: (cluster_id, model_id=0)."""
 
-    __slots__ = ("_cluster_id", "_model_id")
+    __slots__ = ("_cluster_id", "_model_id", "_remote")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         params = _key_params("BlocksCacheKey", args, kwargs, ("cluster_id", "model_id"))
@@ -393,6 +393,7 @@ class BlocksCacheKey:
         self._model_id: int = params.get("model_id", 0)
         check_isinstance("cluster_id", self._cluster_id, int)
         check_isinstance("model_id", self._model_id, int)
+        self._remote = (KEY_BY_BLOCKS, self._model_id, 0, 0)  # the core's encoding
 
     @property
     def prompt_cluster_id(self) -> int:
