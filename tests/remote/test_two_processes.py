@@ -164,7 +164,7 @@ def test_pull_blocks_and_push_cache(peers: Peers) -> None:
             )
         # Lists the core's quick path leaves to the front end's checks: refused, or taken.
         with pytest.raises(TypeError):
-            cm.pull_blocks(ld.BlocksCacheKey(PROMPT_ID, 0), local, [1.0], [1])
+            cm.pull_blocks(ld.BlocksCacheKey(PROMPT_ID, 0), local, [1.0], [1])  # type: ignore[list-item]
         cm.pull_blocks(ld.BlocksCacheKey(PROMPT_ID, 0), local, [True], (3,))  # bool is an int
         for tensor in range(TENSORS):
             full = pattern(11 * 100 + tensor, 4 * 1024)
