@@ -222,10 +222,16 @@ class CacheManager:
         No pool for the placement: LLMException(PARAM_INVALID); pool exhausted: LLM_OUT_OF_MEMORY.
         """
         engine = self._legacy_engine
-        if engine is not None and type(cache_keys) is tuple and not cache_keys:
-            # The common call (a CacheDesc already checked, no keys): the core builds the handle.
-            geometry = cache_desc._geometry if type(cache_desc) is CacheDesc else None
-            if geometry is not None:
+        if (
+            engine is not None
+            and type(cache_keys) is tuple
+            and not cache_keys
+            and type(cache_desc) is CacheDesc
+        ):
+            # The common call (a CacheDesc already checked, its shape as then, no keys): the core
+            # builds the handle.
+            geometry = cache_desc._geometry
+            if geometry is not None and cache_desc._shape == cache_desc._geometry_shape:
                 return engine.allocate_cache(geometry, cache_desc, self)
         if engine is None:
             self._unavailable("allocate_cache")
@@ -240,7 +246,7 @@ class CacheManager:
                     f"cache_keys inner type only support ['CacheKey'], but got {type_name(key)}."
                 )
             packed.append(key._packed)
-        geometry = cache_desc._geometry or cache_desc._allocation_geometry()
+        geometry = cache_desc._allocation_geometry()
         # The core raises LLMException(PARAM_INVALID) when the placement has no pool.
         placement, num_tensors, tensor_bytes, batch_size = geometry
         cache_id, addresses = engine.allocate(
@@ -293,7 +299,7 @@ class CacheManager:
             if not isinstance(blocks_cache_key, BlocksCacheKey):
                 _type_error("blocks_cache_key", "'BlocksCacheKey'", blocks_cache_key)
             model_id = check_uint64("blocks_cache_key.model_id", blocks_cache_key.model_id)
-        geometry = cache_desc._geometry or cache_desc._allocation_geometry()
+        geometry = cache_desc._allocation_geometry()
         cache_id, addresses = engine.allocate(*geometry, True, (), model_id)
         cache = Cache(cache_id, cache_desc, addresses, self, False, True)
         cache._geometry = geometry

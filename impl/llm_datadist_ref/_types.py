@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +119,7 @@ class CacheDesc:
         "_batch_dim",
         "_data_type",
         "_geometry",
+        "_geometry_shape",
         "_kv_tensor_format",
         "_match_key",
         "_num_tensors",
@@ -163,6 +165,7 @@ class CacheDesc:
         self._kv_tensor_format = kv_tensor_format
         self._size = -1
         self._geometry: tuple[int, int, int, int] | None = None
+        self._geometry_shape: tuple[int, ...] | list[int] | None = None
         self._match_key: tuple[object, ...] | None = None
 
     def __repr__(self) -> str:
@@ -258,8 +261,8 @@ class CacheDesc:
         negative dimension, more than 32 dimensions).
         """
         geometry = self._geometry
-        if geometry is None:
-            shape = self._shape
+        shape = self._shape
+        if geometry is None or shape != self._geometry_shape:
             if self._num_tensors <= 0:
                 raise LLMParamValueError("num_tensors should be bigger than zero.")
             if not 1 <= len(shape) <= _MAX_DIMS:
@@ -268,7 +271,7 @@ class CacheDesc:
                 )
             if any(dim <= 0 for dim in shape):
                 raise LLMParamValueError(f"every dim of shape must be > 0, got {list(shape)}")
-            tensor_bytes = self.size
+            tensor_bytes = math.prod(shape) * self._data_type.itemsize  # not `size`: it is cached
             if tensor_bytes > _MAX_TENSOR_BYTES:
                 raise LLMParamValueError(f"tensor of shape {list(shape)} is too large")
             geometry = (
@@ -278,6 +281,9 @@ class CacheDesc:
                 shape[self._batch_dim],
             )
             self._geometry = geometry
+            # The caller's shape object may be edited in place (as the vendor allocates from the
+            # shape at each call, so does this): the geometry holds while the shape equals this.
+            self._geometry_shape = shape if type(shape) is tuple else list(shape)
         return geometry
 
 

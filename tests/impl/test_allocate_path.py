@@ -54,6 +54,30 @@ def test_a_desc_changed_by_update_dim_is_honoured(engines: Engines) -> None:
     assert second._layout()[2:] == (4 * 1024 * 2, 4)
 
 
+@pytest.mark.parametrize("call", ["allocate_cache", "allocate_cache with keys", "blocks"])
+def test_a_shape_list_edited_in_place_is_honoured(engines: Engines, call: str) -> None:
+    """The desc keeps the caller's shape object (as the vendor does, whose allocate reads the
+    shape at each call): an edit in place after one allocate changes the next one's size."""
+    cm = engines.make().cache_manager
+    shape = [2, 1024]
+    cache_desc = ld.CacheDesc(2, shape, ld.DataType.DT_FLOAT16)
+
+    def allocate() -> ld.Cache:
+        if call == "blocks":
+            return cm.allocate_blocks_cache(cache_desc)
+        keys = [ld.CacheKey(1, len(shape) + shape[0])] if call.endswith("keys") else []
+        return cm.allocate_cache(cache_desc, keys) if keys else cm.allocate_cache(cache_desc)
+
+    first = allocate()
+    shape[0], shape[1] = 4, 2048
+    second = allocate()
+    assert first._layout()[2:] == (2 * 1024 * 2, 2), f"{call}: the first cache keeps its layout"
+    assert second._layout()[2:] == (4 * 2048 * 2, 4), (
+        f"{call} after shape[:] = [4, 2048] in place: expected tensors of 16384 B in 4 slices, "
+        f"got {second._layout()[2:]}"
+    )
+
+
 PAGE = 65536
 
 
