@@ -23,6 +23,7 @@ DEVICE = 1
 MAX = 2**64 - 1
 SLICE = 1024
 REQUEST_SEQ, REPLY_SEQ, REQUEST = 0, 64, 128  # offsets in the shared page (mailbox.hpp Layout)
+SERVER_CPU, CLIENT_CPU = 8, 72  # where each side publishes the CPU it waits on (1 + its number)
 CACHE_KEY, BY_ID, BLOCKS_KEY = 0, 1, 2
 
 
@@ -275,6 +276,27 @@ def test_the_server_survives_whatever_a_peer_writes_into_the_page(
         dst_id, dst = peer.allocate(DEVICE, 2, 2 * SLICE, 2, False, [], None)
         assert pull(peer, client_of(server, serving), (CACHE_KEY, 7, MAX, 0), dst_id)
         assert landed(dst) == [], "the server still serves correct pulls"
+    finally:
+        page.close()
+
+
+def test_each_side_publishes_the_cpu_it_waits_on(
+    serving: _core.Engine, server: _core.MailboxServer
+) -> None:
+    """What keeps a waiting side from spinning on the CPU its peer needs (a one-CPU machine or
+    both pinned to one CPU): after a round trip, the page names a CPU of this machine for each
+    side, as 1 + the CPU's number (0 would mean "unknown": spin regardless)."""
+    client = client_of(server, serving)
+    page = mmap.mmap(server.fd, _core.MailboxServer.bytes)
+    try:
+        client.ping(1000)
+        cpus = os.cpu_count() or 1
+        for name, offset in (("server", SERVER_CPU), ("client", CLIENT_CPU)):
+            tag = struct.unpack_from("<I", page, offset)[0]
+            assert 1 <= tag <= cpus, (
+                f"after ping: the {name}'s CPU tag at page offset {offset} should be in "
+                f"[1, {cpus}], observed {tag}"
+            )
     finally:
         page.close()
 

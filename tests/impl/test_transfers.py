@@ -185,6 +185,41 @@ def test_pull_blocks_by_blocks_key(engines: Engines) -> None:
     assert_status(info.value, S.LLM_KV_CACHE_NOT_EXIST)
 
 
+def test_the_common_pulls_to_a_linked_engine_take_the_quick_path(
+    engines: Engines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pull_cache and pull_blocks with every argument as the checks would pass it go to the
+    linked engine in one core call (the front end finds the peer without raising): the checked
+    path, which does the same copy more slowly, is never entered."""
+
+    def checked(*args: object) -> None:
+        raise AssertionError(f"the checked path was entered for a common pull: {args[1:]}")
+
+    monkeypatch.setattr(ld.CacheManager, "_pull_cache_checked", checked)
+    monkeypatch.setattr(ld.CacheManager, "_pull_blocks_checked", checked)
+    prompt, decoder = engines.linked_pair()
+    cid = prompt.cluster_id
+    cache = prompt.cache_manager.allocate_cache(desc(batch=2), [ld.CacheKey(cid, 1)])
+    data = fill(cache, 3)
+    target = decoder.cache_manager.allocate_cache(desc(batch=2))
+    decoder.cache_manager.pull_cache(ld.CacheKey(cid, 1), target, 1)
+    for t in range(2):
+        assert np.array_equal(tensor_view(target, t)[2048:], data[t][:2048]), (
+            f"quick pull_cache(CacheKey 1) into batch 1, tensor {t}: the PROMPT's batch 0"
+        )
+    assert testing.bound_key_count(prompt) == 0, "the quick pull released the key"
+    source = prompt.cache_manager.allocate_blocks_cache(
+        desc(batch=4, width=128), ld.BlocksCacheKey(cid, 2)
+    )
+    blocks = fill(source, 4)
+    local = decoder.cache_manager.allocate_blocks_cache(desc(batch=4, width=128))
+    decoder.cache_manager.pull_blocks(ld.BlocksCacheKey(cid, 2), local, [3], [0])
+    for t in range(2):
+        assert np.array_equal(tensor_view(local, t)[:256], blocks[t][3 * 256 :]), (
+            f"quick pull_blocks([3] -> [0]), tensor {t}: the PROMPT's block 3"
+        )
+
+
 def test_pull_blocks_with_block_lists_of_another_type_raises_type_error(engines: Engines) -> None:
     """Lists that are not list or tuple (one whose truth value raises, too) are refused with
     TypeError before anything else is read of them, fast path or not."""

@@ -194,6 +194,50 @@ def test_pull_blocks_and_push_cache(peers: Peers) -> None:
         decoder.finalize()
 
 
+def test_the_common_pulls_to_another_process_take_the_mailbox_in_one_core_call(
+    peers: Peers, decoder: ld.LLMDataDist, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pull_cache and pull_blocks with every argument as the checks would pass it, to a PROMPT
+    of this host: the front end finds the link without raising and the core does lease, copy
+    and commit through the mailbox; neither the checked path nor the control socket is used."""
+    used: list[str] = []
+
+    def checked(*args: object) -> None:
+        used.append(f"checked path {args[1:]}")
+        raise AssertionError(used[-1])
+
+    def over_socket(self: RemoteLink, message: dict[str, object], deadline: object) -> None:
+        used.append(f"socket {message['op']}")
+        raise AssertionError(used[-1])
+
+    port = free_port()
+    prompt = peers.prompt(PROMPT_ID, port)
+    cache_id = prompt.call("allocate", shape=SHAPE, tensors=TENSORS, keys=[[PROMPT_ID, 4]], seed=9)
+    prompt.call(
+        "allocate", shape=[4, 1024], tensors=TENSORS, keys=[], seed=13, blocks=True, model_id=0
+    )
+    assert link(decoder, port)[0] == S.LLM_SUCCESS
+    cm = decoder.cache_manager
+    dst = cm.allocate_cache(ld.CacheDesc(TENSORS, SHAPE, ld.DataType.DT_UINT8))
+    local = cm.allocate_blocks_cache(ld.CacheDesc(TENSORS, [4, 1024], ld.DataType.DT_UINT8))
+    monkeypatch.setattr(ld.CacheManager, "_pull_cache_checked", checked)
+    monkeypatch.setattr(ld.CacheManager, "_pull_blocks_checked", checked)
+    monkeypatch.setattr(RemoteLink, "request", over_socket)
+    cm.pull_cache(ld.CacheKey(PROMPT_ID, 4), dst, 1)
+    cm.pull_cache(ld.CacheKeyByIdAndIndex(PROMPT_ID, cache_id, 1), dst, 0)
+    cm.pull_blocks(ld.BlocksCacheKey(PROMPT_ID, 0), local, [2], [1])
+    monkeypatch.undo()
+    assert used == [], f"a common pull left the quick path: {used}"
+    assert_slice(dst, 1, seed=9, src_batch=0, what="quick pull_cache by CacheKey")
+    assert_slice(dst, 0, seed=9, src_batch=1, what="quick pull_cache by id and index")
+    for tensor in range(TENSORS):
+        full = pattern(13 * 100 + tensor, 4 * 1024)
+        assert tensor_bytes(local, tensor, 1024, 1024) == full[2 * 1024 : 3 * 1024], (
+            f"[quick pull_blocks] tensor {tensor}: block 2 -> 1"
+        )
+    assert prompt.call("state")["keys"] == 0, "the quick pull by CacheKey released the key"
+
+
 def test_listen_address_in_use_fails_init_cleanly() -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
