@@ -36,11 +36,13 @@ _directory_lock = threading.Lock()
 
 
 def _locks_for_the_child() -> None:
-    """After fork(): another thread of the parent may have held these; the child has none."""
+    """After fork(): another thread of the parent may have held these; the child has none. The
+    links to other processes stay the parent's: the child links again to use them."""
     global _directory_lock
     _directory_lock = threading.Lock()
     for datadist in list(_directory):
         datadist._lock = threading.RLock()
+        datadist._links.abandon_after_fork()
 
 
 os.register_at_fork(after_in_child=_locks_for_the_child)

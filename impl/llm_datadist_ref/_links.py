@@ -29,6 +29,9 @@ _comm_ids = itertools.count(1)  # comm_ids of `link`, unique in this process
 
 PeerFinder = Callable[[int, Sequence[tuple[int, int]]], "LLMDataDist | None"]
 
+# What a child of fork() inherited and must neither use nor close (see abandon_after_fork).
+_inherited: list[object] = []
+
 
 class LinkTable:
     """Thread-safe. `find_local(cluster_id, addresses)` finds an engine of this process."""
@@ -204,6 +207,18 @@ class LinkTable:
             remote.close()
         if mooncake is not None:
             mooncake.close()
+
+    def abandon_after_fork(self) -> None:
+        """In a child of fork(): the links to other processes (sockets, mailbox pages) and the
+        Mooncake endpoint are the parent's, and used from both processes they would mix up each
+        other's requests. The child forgets them without closing anything (a close could end
+        the parent's link) and links again to use those clusters; in-process links stay."""
+        self._lock = threading.RLock()  # another thread of the parent may have held it
+        _inherited.extend(self._remote.values())
+        if self._mooncake is not None:
+            _inherited.append(self._mooncake)
+        self._remote = {}
+        self._mooncake = None
 
     def remote_link(self, cluster_id: int) -> RemoteLink | None:
         """The link to a listener of another process, if any (diagnostics and tests)."""
